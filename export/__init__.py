@@ -1,0 +1,1 @@
+"""Export of trained YOLO-Pose models to ONNX, OpenVINO IR and TFLite (needs torch)."""

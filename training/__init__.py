@@ -1,0 +1,1 @@
+"""Training, quantization-aware fine-tuning and validation of YOLO-Pose models (needs torch)."""
