@@ -7,7 +7,10 @@ from yolopose import __version__
 from yolopose.cli.lazy import LazyGroup
 
 #: subcommand -> "module:attribute"; each entry is added by the issue that makes it work.
-COMMANDS: dict = {}
+COMMANDS: dict = {
+    "models": "yolopose.training.commands.models:models",
+    "synth": "yolopose.training.commands.synth:synth",
+}
 
 
 @click.group(cls=LazyGroup, lazy_commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
