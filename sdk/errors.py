@@ -9,6 +9,7 @@ __all__ = [
     "YoloPoseError",
     "ConfigError",
     "ImageError",
+    "VideoError",
     "ModelError",
     "MetadataError",
     "BackendNotAvailableError",
@@ -29,6 +30,10 @@ class ConfigError(YoloPoseError, ValueError):
 
 class ImageError(YoloPoseError, ValueError):
     """An image that is missing, corrupt, truncated, empty or of an unsupported kind."""
+
+
+class VideoError(ImageError):
+    """A video file, camera or stream that cannot be opened or read."""
 
 
 class ModelError(YoloPoseError, ValueError):
