@@ -7,7 +7,13 @@ from .. import __version__
 from .lazy import LazyGroup
 
 #: subcommand -> "module:attribute"; each entry is added by the issue that makes it work.
-COMMANDS: dict = {}
+COMMANDS: dict = {
+    "bench": "yolopose.cli.bench:bench",
+    "eval": "yolopose.cli.eval:eval_command",
+    "info": "yolopose.cli.info:info",
+    "predict": "yolopose.cli.predict:predict",
+    "track": "yolopose.cli.track:track",
+}
 
 
 @click.group(cls=LazyGroup, lazy_commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})

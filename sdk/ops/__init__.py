@@ -1,6 +1,25 @@
-"""Numpy pre- and post-processing: letterbox, decode, NMS."""
+"""Numpy pre- and post-processing: letterbox, decode, NMS, quantization, coordinate scaling."""
 from .decode import Candidates, decode
+from .decoded import decode_flat
 from .letterbox import LetterboxTransform, as_hw, letterbox
-from .nms import box_iou, nms
+from .nms import batched_nms, box_iou, nms
+from .quant import QuantParams, dequantize, quantize, quantize_pixels
+from .scale import scale_boxes, scale_keypoints
 
-__all__ = ["Candidates", "LetterboxTransform", "as_hw", "box_iou", "decode", "letterbox", "nms"]
+__all__ = [
+    "Candidates",
+    "LetterboxTransform",
+    "QuantParams",
+    "as_hw",
+    "batched_nms",
+    "box_iou",
+    "decode",
+    "decode_flat",
+    "dequantize",
+    "letterbox",
+    "nms",
+    "quantize",
+    "quantize_pixels",
+    "scale_boxes",
+    "scale_keypoints",
+]

@@ -40,7 +40,8 @@ class Candidates:
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+    with np.errstate(over="ignore"):  # exp overflow for logits below -88 gives inf -> exactly 0
+        return 1.0 / (1.0 + np.exp(-x))
 
 
 def _logit(p: float) -> float:

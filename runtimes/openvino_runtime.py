@@ -1,0 +1,119 @@
+"""OpenVINO adapter: CPU, GPU, NPU and AUTO devices; reads IR (``.xml`` + ``.bin``) and ONNX."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+import numpy as np
+
+from yolopose.errors import DeviceNotAvailableError, ModelError
+from yolopose.metadata import METADATA_KEY
+
+from ._engine import check_model_file, engine_errors, import_engine, read_model_bytes
+from ._onnx_proto import check_external_data, inspect_onnx
+from .base import Runtime, TensorInfo, split_device
+
+__all__ = ["OpenVinoRuntime"]
+
+_VIRTUAL = ("AUTO", "MULTI", "HETERO")
+
+
+def _rt_info_text(model, keys) -> Optional[str]:
+    if model.has_rt_info(keys):
+        return str(model.get_rt_info(keys).astype(str))
+    return None
+
+
+def _shape(partial) -> Tuple[Optional[int], ...]:
+    return tuple(d.get_length() if d.is_static else None for d in partial)
+
+
+class OpenVinoRuntime(Runtime):
+    """A model on OpenVINO. ``device``: ``"cpu"``, ``"gpu[.N]"``, ``"npu"`` or ``"auto"``.
+
+    Options: ``config`` (dict of OpenVINO properties, e.g. ``{"PERFORMANCE_HINT": "LATENCY"}``).
+    Each thread gets its own infer request from the shared compiled model.
+    """
+
+    name = "openvino"
+
+    def __init__(
+        self,
+        path: Path,
+        device: str = "cpu",
+        threads: Optional[int] = None,
+        config: Optional[Mapping[str, Any]] = None,
+    ) -> None:
+        super().__init__(path, device)
+        ov = import_engine(("openvino",), self.name, "openvino")
+        check_model_file(self.path)
+        suffix = self.path.suffix.lower()
+        if suffix == ".onnx":
+            facts = inspect_onnx(read_model_bytes(self.path), self.path)
+            check_external_data(self.path, facts.external_locations)
+            self.properties = dict(facts.metadata_props)
+        elif suffix == ".xml":
+            check_model_file(self.path.with_suffix(".bin"), "OpenVINO weights file")
+        self._core = ov.Core()
+        with engine_errors(self.path, "reading the model with OpenVINO"):
+            model = self._core.read_model(str(self.path))
+            for keys in ([METADATA_KEY], ["framework", METADATA_KEY]):
+                text = _rt_info_text(model, keys)
+                if text is not None:
+                    self.properties[METADATA_KEY] = text
+                    break
+        if len(model.inputs) != 1:
+            raise ModelError(f"{str(self.path)!r} has {len(model.inputs)} inputs; pose models have exactly one")
+
+        family, index = split_device(device)
+        ov_device = family.upper() + (f".{index}" if index is not None else "")
+        available = list(self._core.available_devices)
+        if family.upper() not in _VIRTUAL and ov_device not in available and family.upper() not in available:
+            raise DeviceNotAvailableError(
+                f"OpenVINO cannot see device {device!r}; available here: {', '.join(self.available_devices())}"
+            )
+        meta = self.metadata
+        pshape = model.inputs[0].get_partial_shape()
+        static_only = family == "npu"  # NPU compiles static shapes only; other devices take dynamic ones
+        if static_only and meta is not None and pshape.rank.is_static and pshape.rank.get_length() == 4 and not pshape.is_static:
+            h, w = meta.imgsz
+            dims = [1, 3, h, w] if meta.input_layout == "NCHW" else [1, h, w, 3]
+            with engine_errors(self.path, "reshaping the OpenVINO model"):
+                model.reshape({model.inputs[0]: ov.PartialShape(dims)})
+        props: Dict[str, Any] = dict(config or {})
+        if threads:
+            props.setdefault("INFERENCE_NUM_THREADS", int(threads))
+        with engine_errors(self.path, f"compiling the model for OpenVINO {ov_device}"):
+            self._compiled = self._core.compile_model(model, ov_device, props)
+        self.inputs = tuple(
+            TensorInfo(p.get_any_name(), _shape(p.get_partial_shape()), p.get_element_type().to_dtype().name)
+            for p in self._compiled.inputs
+        )
+        self.outputs = tuple(
+            TensorInfo(p.get_any_name(), _shape(p.get_partial_shape()), p.get_element_type().to_dtype().name)
+            for p in self._compiled.outputs
+        )
+        self._local = threading.local()
+
+    @classmethod
+    def available_devices(cls) -> List[str]:
+        import openvino as ov
+
+        found = [d.lower() for d in ov.Core().available_devices]
+        return found + ["auto"]
+
+    def _request(self):
+        req = getattr(self._local, "request", None)
+        if req is None:
+            req = self._local.request = self._compiled.create_infer_request()
+        return req
+
+    def run(self, x: np.ndarray) -> List[np.ndarray]:
+        with engine_errors(self.path, "OpenVINO inference"):
+            result = self._request().infer({0: x}, share_inputs=False, share_outputs=False)
+            return [np.asarray(result[port]) for port in self._compiled.outputs]
+
+    def close(self) -> None:
+        self._compiled = None
+        self._local = threading.local()

@@ -1,0 +1,194 @@
+"""The backend registry: which engine reads which artifact, on which devices, from which extra.
+
+Backends are data (:class:`BackendSpec`), not branches: auto-selection walks the registered
+specs in priority order and takes the first that reads the file type, is installed and supports
+the requested device family. Third parties can :func:`register_backend` their own.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple, Type, Union
+
+from yolopose.errors import BackendNotAvailableError, ConfigError, DeviceNotAvailableError, ModelError
+
+from .base import Runtime, split_device
+
+__all__ = [
+    "BackendSpec",
+    "register_backend",
+    "list_backends",
+    "get_backend",
+    "backends_for",
+    "select_backend",
+    "resolve_model_path",
+    "load_runtime",
+]
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    """How to find and load one engine adapter."""
+
+    name: str
+    target: str  #: ``"module:Class"`` of the :class:`Runtime` subclass, imported on first use
+    suffixes: Tuple[str, ...]  #: artifact file types it reads, e.g. ``(".onnx",)``
+    modules: Tuple[str, ...]  #: importable engine modules; any one present means installed
+    extra: str  #: the ``pip install "yolopose[extra]"`` that installs it
+    devices: Tuple[str, ...]  #: device families it can target (``"cpu"``, ``"cuda"``, ...)
+    aliases: Tuple[str, ...] = ()
+    priority: int = 100  #: lower first when several backends read a file type
+
+    def installed(self) -> bool:
+        """Whether one of the engine modules is importable (without importing it)."""
+        for name in self.modules:
+            try:
+                if importlib.util.find_spec(name) is not None:
+                    return True
+            except (ImportError, ValueError):  # a parent package missing or broken
+                continue
+        return False
+
+    def runtime_class(self) -> Type[Runtime]:
+        module, attr = self.target.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def install_hint(self) -> str:
+        return f'pip install "yolopose[{self.extra}]"'
+
+
+_REGISTRY: Dict[str, BackendSpec] = {}
+
+
+def register_backend(spec: BackendSpec, replace: bool = False) -> None:
+    """Add ``spec`` to the registry (``replace=True`` to override one with the same name)."""
+    if spec.name in _REGISTRY and not replace:
+        raise ConfigError(f"backend {spec.name!r} is already registered")
+    _REGISTRY[spec.name] = spec
+
+
+def list_backends() -> List[BackendSpec]:
+    """All registered backends, in auto-selection priority order."""
+    return sorted(_REGISTRY.values(), key=lambda s: (s.priority, s.name))
+
+
+def get_backend(name: str) -> BackendSpec:
+    """The backend registered under ``name`` or one of its aliases."""
+    key = str(name).strip().lower()
+    for spec in list_backends():
+        if key == spec.name or key in spec.aliases:
+            return spec
+    names = ", ".join(s.name for s in list_backends())
+    raise ConfigError(f"unknown backend {name!r}; choose 'auto' or one of: {names}")
+
+
+def backends_for(path: Union[str, Path]) -> List[BackendSpec]:
+    """The registered backends that read this artifact's file type (installed or not)."""
+    suffix = Path(path).suffix.lower()
+    return [s for s in list_backends() if suffix in s.suffixes]
+
+
+def resolve_model_path(path: Union[str, Path]) -> Path:
+    """A model file; a folder holding exactly one model file (e.g. an OpenVINO export) is accepted."""
+    p = Path(path).expanduser()
+    if p.is_dir():
+        known = {sfx for s in list_backends() for sfx in s.suffixes}
+        found = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in known)
+        if len(found) != 1:
+            what = ", ".join(f.name for f in found) or "none"
+            raise ModelError(f"model folder {str(p)!r} must hold exactly one model file ({', '.join(sorted(known))}); found {what}")
+        return found[0]
+    if not p.exists():
+        raise ModelError(f"model file {str(p)!r} does not exist")
+    return p
+
+
+def select_backend(path: Union[str, Path], backend: str = "auto", device: str = "cpu") -> BackendSpec:
+    """The backend to run ``path`` on ``device``: the named one, or the first installed that fits."""
+    path = Path(path)
+    readers = backends_for(path)
+    if not readers:
+        known = sorted({sfx for s in list_backends() for sfx in s.suffixes})
+        raise ModelError(f"{str(path)!r}: unsupported model file type {path.suffix!r}; expected one of {', '.join(known)}")
+    family, _ = split_device(device)
+    if backend != "auto":
+        spec = get_backend(backend)
+        if spec not in readers:
+            raise ConfigError(
+                f"backend {spec.name!r} cannot read {path.suffix} files ({str(path)!r}); "
+                f"use one of: {', '.join(s.name for s in readers)}"
+            )
+        if not spec.installed():
+            raise BackendNotAvailableError(f"backend {spec.name!r} is not installed. Install it with: {spec.install_hint()}")
+        return spec
+    installed = [s for s in readers if s.installed()]
+    if not installed:
+        hints = " or ".join(s.install_hint() for s in readers)
+        raise BackendNotAvailableError(f"no installed backend can run {str(path)!r}. Install one with: {hints}")
+    for spec in installed:
+        if family in spec.devices:
+            return spec
+    offered = ", ".join(f"{s.name}: {', '.join(s.devices)}" for s in installed)
+    raise DeviceNotAvailableError(f"no installed backend for {path.suffix} files supports device {device!r} ({offered})")
+
+
+def load_runtime(
+    path: Union[str, Path],
+    backend: str = "auto",
+    device: str = "cpu",
+    threads: Optional[int] = None,
+    **options: Any,
+) -> Runtime:
+    """Load ``path`` with the named backend (or the auto choice) on ``device``.
+
+    ``threads`` sets the engine's intra-op thread count; ``options`` go to the engine adapter
+    (e.g. ``delegate="libedgetpu.so.1"`` for TFLite, ``provider_options={...}`` for onnxruntime).
+    """
+    model = resolve_model_path(path)
+    spec = select_backend(model, backend, device)
+    cls = spec.runtime_class()
+    try:
+        return cls(model, device=device, threads=threads, **options)
+    except TypeError as exc:
+        raise ConfigError(f"backend {spec.name!r}: bad option ({exc})") from None
+
+
+# The built-in engines. Priority: onnxruntime before OpenVINO for .onnx (lighter to start).
+register_backend(
+    BackendSpec(
+        name="onnxruntime",
+        target="yolopose.runtimes.onnx_runtime:OnnxRuntime",
+        suffixes=(".onnx",),
+        modules=("onnxruntime",),
+        extra="onnxruntime",
+        devices=("cpu", "cuda", "tensorrt"),
+        aliases=("ort", "onnx"),
+        priority=10,
+    )
+)
+register_backend(
+    BackendSpec(
+        name="openvino",
+        target="yolopose.runtimes.openvino_runtime:OpenVinoRuntime",
+        suffixes=(".xml", ".onnx"),
+        modules=("openvino",),
+        extra="openvino",
+        devices=("cpu", "gpu", "npu", "auto"),
+        aliases=("ov",),
+        priority=20,
+    )
+)
+register_backend(
+    BackendSpec(
+        name="tflite",
+        target="yolopose.runtimes.litert_runtime:LiteRtRuntime",
+        suffixes=(".tflite",),
+        modules=("ai_edge_litert", "tflite_runtime"),
+        extra="litert",
+        devices=("cpu", "npu", "gpu", "edgetpu", "delegate"),
+        aliases=("litert", "tflite-runtime", "ai-edge-litert"),
+        priority=30,
+    )
+)

@@ -1,0 +1,100 @@
+"""``yolopose predict``: run a pose model on images, save drawn images and JSON, or print JSON."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import click
+
+__all__ = ["predict"]
+
+
+def _expand(sources: Sequence[str]) -> List[Path]:
+    from yolopose.images import IMAGE_SUFFIXES
+
+    files: List[Path] = []
+    for s in sources:
+        p = Path(s)
+        if p.is_dir():
+            files.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES))
+        else:
+            files.append(p)  # a missing or bad file is reported when it is read
+    return files
+
+
+def _unique_stem(path: Path, used: Dict[str, int]) -> str:
+    stem = path.stem or "image"
+    n = used.get(stem, 0)
+    used[stem] = n + 1
+    return stem if n == 0 else f"{stem}_{n}"
+
+
+@click.command("predict")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option("--model", "-m", type=click.Path(path_type=str), default=None, help="Model file (.onnx, .xml, .tflite) or folder. Default: the bundled model.")
+@click.option("--backend", default="auto", show_default=True, help="auto, onnxruntime, openvino or tflite.")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, tensorrt (onnxruntime); gpu, npu, auto (OpenVINO).")
+@click.option("--conf", default=0.25, show_default=True, type=click.FloatRange(0, 1), help="Minimum person score.")
+@click.option("--iou", default=0.65, show_default=True, type=click.FloatRange(0, 1), help="NMS IoU threshold.")
+@click.option("--max-det", default=300, show_default=True, type=click.IntRange(1), help="People per image at most.")
+@click.option("--threads", default=None, type=click.IntRange(1), help="Engine threads (default: the engine's choice).")
+@click.option("--save-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write <name>.jpg (drawn) and <name>.json per input here. Default: runs/predict, or nothing with --json.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per input to stdout (JSON Lines).")
+@click.option("--labels/--no-labels", default=False, show_default=True, help="Write scores on the drawn images.")
+def predict(
+    sources: Sequence[str],
+    model: Optional[str],
+    backend: str,
+    device: str,
+    conf: float,
+    iou: float,
+    max_det: int,
+    threads: Optional[int],
+    save_dir: Optional[Path],
+    as_json: bool,
+    labels: bool,
+) -> None:
+    """Find people and their keypoints in SOURCES (image files or folders of images)."""
+    from yolopose._progress import progress_bar
+    from yolopose.errors import ImageError, YoloPoseError
+    from yolopose.estimator import PoseEstimator
+    from yolopose.fileio import atomic_path, atomic_write_text
+    from yolopose.images import load_image
+
+    files = _expand(sources)
+    if not files:
+        raise click.ClickException("no images found in " + ", ".join(sources))
+    if save_dir is None and not as_json:
+        save_dir = Path("runs/predict")
+    try:
+        est = PoseEstimator(model, backend=backend, device=device, conf=conf, iou=iou, max_det=max_det, threads=threads)
+    except YoloPoseError as exc:
+        raise click.ClickException(str(exc)) from None
+    used: Dict[str, int] = {}
+    failures = 0
+    with progress_bar(len(files), desc="predict", enabled=len(files) > 1, unit="img") as bar:
+        for path in files:
+            bar.update(1)
+            try:
+                image = load_image(path)
+                poses = est.predict(image)
+            except ImageError as exc:
+                failures += 1
+                click.echo(f"\nskipped: {exc}", err=True)
+                continue
+            except YoloPoseError as exc:
+                raise click.ClickException(str(exc)) from None
+            record = {"source": str(path), "width": int(image.shape[1]), "height": int(image.shape[0]), **poses.to_dict()}
+            if as_json:
+                click.echo(json.dumps(record))
+            if save_dir is not None:
+                stem = _unique_stem(path, used)
+                with atomic_path(save_dir / f"{stem}.jpg", suffix=".jpg") as tmp:
+                    poses.draw(image, labels=labels).save(tmp, format="JPEG", quality=90)
+                atomic_write_text(save_dir / f"{stem}.json", json.dumps(record, indent=1))
+    if save_dir is not None:
+        click.echo(f"{len(files) - failures} result(s) written to {save_dir}", err=True)
+    if failures:
+        raise click.ClickException(f"{failures} of {len(files)} input(s) could not be read")

@@ -1,0 +1,259 @@
+"""``PoseEstimator``: load a pose model once, then ``predict`` images.
+
+The work runs in three public steps, which ``yolopose bench`` times separately::
+
+    x, transforms = est.preprocess(images)   # decode/convert + letterbox + layout/dtype/quantize
+    raw = est.infer(x)                       # the engine; outputs dequantized to float32, ordered
+    poses = est.postprocess(raw, transforms) # decode + NMS + back to original pixels
+
+``predict(image)`` and ``predict_batch(images)`` chain them. An estimator may be shared by
+threads: it holds no per-call state and every runtime's ``run`` is thread-safe.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from .errors import ConfigError, ModelError
+from .images import ImageSource, load_image
+from .metadata import ModelMetadata
+from .ops.decode import Candidates, decode
+from .ops.decoded import decode_flat
+from .ops.letterbox import LetterboxTransform, as_hw, letterbox
+from .ops.nms import batched_nms
+from .ops.scale import scale_boxes, scale_keypoints
+from .results import Poses
+
+__all__ = ["PoseEstimator"]
+
+ModelSource = Union[str, "os.PathLike[str]", None]
+
+
+def _check_fraction(name: str, value: float) -> float:
+    v = float(value)
+    if not 0.0 <= v <= 1.0:
+        raise ConfigError(f"{name} must be between 0 and 1, got {value!r}")
+    return v
+
+
+class PoseEstimator:
+    """Multi-person pose estimation with a yolopose model (or another tool's decoded pose export).
+
+    Args:
+        model: ``.onnx``, ``.xml`` (OpenVINO IR), ``.tflite`` file, a folder holding one, or ``None``
+            for the model bundled with the package.
+        backend: ``"auto"`` (from the file type and what is installed), ``"onnxruntime"``,
+            ``"openvino"`` or ``"tflite"``.
+        device: ``"cpu"``, ``"cuda"``, ``"tensorrt"`` (onnxruntime), ``"gpu"``, ``"npu"``, ``"auto"``
+            (OpenVINO), or a delegate device for TFLite (with ``runtime_options={"delegate": ...}``).
+        conf: minimum person score kept. iou: NMS IoU threshold. max_det: people per image at most.
+        threads: engine threads (``None``: the engine's default).
+        imgsz: network input size (``int`` or ``(h, w)``); only for models with a dynamic input size.
+        max_nms: candidates entering NMS at most (the highest scores), bounding the time at low ``conf``.
+        runtime_options: extra keyword options for the engine adapter.
+    """
+
+    def __init__(
+        self,
+        model: ModelSource = None,
+        backend: str = "auto",
+        device: str = "cpu",
+        conf: float = 0.25,
+        iou: float = 0.65,
+        max_det: int = 300,
+        *,
+        threads: Optional[int] = None,
+        imgsz: Union[int, Tuple[int, int], None] = None,
+        max_nms: int = 30000,
+        runtime_options: Optional[Mapping[str, Any]] = None,
+    ) -> None:
+        from yolopose.runtimes import load_runtime
+
+        from ._assets import default_model_path
+        from ._plan import ModelPlan
+
+        self.conf = _check_fraction("conf", conf)
+        self.iou = _check_fraction("iou", iou)
+        if int(max_det) < 1 or int(max_nms) < 1:
+            raise ConfigError(f"max_det and max_nms must be positive, got {max_det!r} and {max_nms!r}")
+        self.max_det = int(max_det)
+        self.max_nms = int(max_nms)
+        path = default_model_path(backend) if model is None else Path(model)
+        self.runtime = load_runtime(path, backend=backend, device=device, threads=threads, **dict(runtime_options or {}))
+        self.plan = ModelPlan.from_runtime(self.runtime, None if imgsz is None else as_hw(imgsz))
+
+    # ------------------------------------------------------------------ facts
+    @property
+    def metadata(self) -> ModelMetadata:
+        """The model's metadata (embedded, or inferred for other tools' models)."""
+        return self.plan.metadata
+
+    @property
+    def backend(self) -> str:
+        return self.runtime.name
+
+    @property
+    def device(self) -> str:
+        return self.runtime.device
+
+    @property
+    def input_size(self) -> Tuple[int, int]:
+        """Network input ``(height, width)``."""
+        return self.plan.metadata.imgsz
+
+    def __repr__(self) -> str:
+        return (
+            f"PoseEstimator(model={str(self.runtime.path)!r}, backend={self.backend!r}, device={self.device!r}, "
+            f"conf={self.conf}, iou={self.iou}, max_det={self.max_det})"
+        )
+
+    # ------------------------------------------------------------------ the three steps
+    def preprocess(self, images: Union[ImageSource, Sequence[ImageSource]], bgr: bool = False) -> Tuple[np.ndarray, List[LetterboxTransform]]:
+        """Images -> ``(input_array, transforms)``: the engine-ready batch and one letterbox
+        transform per image. A single image (path, PIL image or array) counts as a batch of one."""
+        batch = [images] if _is_single(images) else list(images)  # type: ignore[list-item]
+        if not batch:
+            raise ConfigError("preprocess got no images")
+        lb = self.plan.metadata.letterbox
+        pad = int(lb.get("pad_value", 114))
+        scaleup = bool(lb.get("scaleup", True))
+        boxed, transforms = [], []
+        for image in batch:
+            arr, t = letterbox(load_image(image, bgr=bgr), self.plan.metadata.imgsz, pad_value=pad, scaleup=scaleup)
+            boxed.append(arr)
+            transforms.append(t)
+        return self.plan.make_input(np.stack(boxed)), transforms
+
+    def infer(self, x: np.ndarray) -> List[np.ndarray]:
+        """Run the engine on a preprocessed batch; returns float32 arrays in a fixed order:
+        ``[det0, kpt_xy0, kpt_conf0, det1, ...]`` (NHWC) for raw models, ``[pred]`` for decoded ones.
+        Batches larger than a fixed model batch are run in chunks."""
+        n = x.shape[0]
+        size = self.plan.batch or n
+        parts: List[List[np.ndarray]] = []
+        for start in range(0, n, size):
+            chunk = x[start : start + size]
+            real = chunk.shape[0]
+            if real < size:  # fixed-batch model: pad with copies of the last image
+                chunk = np.concatenate([chunk, np.repeat(chunk[-1:], size - real, axis=0)])
+            outs = self.plan.arrange(self.runtime.run(chunk))
+            parts.append([o[:real] for o in outs])
+        if len(parts) == 1:
+            return parts[0]
+        return [np.concatenate([p[i] for p in parts]) for i in range(len(parts[0]))]
+
+    def postprocess(
+        self,
+        outputs: Sequence[np.ndarray],
+        transforms: Sequence[LetterboxTransform],
+        conf: Optional[float] = None,
+        iou: Optional[float] = None,
+        max_det: Optional[int] = None,
+    ) -> List[Poses]:
+        """Raw outputs (from :meth:`infer`) -> one :class:`Poses` per image, in original pixels."""
+        conf = self.conf if conf is None else _check_fraction("conf", conf)
+        iou = self.iou if iou is None else _check_fraction("iou", iou)
+        max_det = self.max_det if max_det is None else int(max_det)
+        meta = self.plan.metadata
+        _check_finite(outputs, self.plan.source)
+        if meta.output_format == "raw":
+            levels = [tuple(outputs[i : i + 3]) for i in range(0, len(outputs), 3)]
+            candidates = decode(levels, meta.strides, meta.anchors, conf)
+        else:
+            candidates = decode_flat(
+                outputs[0],
+                conf,
+                meta.num_classes,
+                int(meta.extra.get("kpt_dims", 3)),
+                self.plan.decoded_channels_first,
+                meta.imgsz,
+                self.plan.normalized,
+            )
+        if len(candidates) != len(transforms):
+            raise ConfigError(f"postprocess got outputs for {len(candidates)} images and {len(transforms)} transforms")
+        return [self._finish(c, t, iou, max_det) for c, t in zip(candidates, transforms)]
+
+    def _finish(self, cand: Candidates, transform: LetterboxTransform, iou: float, max_det: int) -> Poses:
+        meta = self.plan.metadata
+        if len(cand) > self.max_nms:
+            top = np.argpartition(-cand.scores, self.max_nms - 1)[: self.max_nms]
+            cand = cand.take(np.sort(top))
+        keep = batched_nms(cand.boxes, cand.scores, cand.class_ids, iou, max_output=max_det)
+        cand = cand.take(keep)
+        if not np.isfinite(cand.boxes).all() or not np.isfinite(cand.keypoints).all():
+            raise ModelError(f"{self.plan.source}: the model produced non-finite boxes or keypoints")
+        return Poses(
+            scale_boxes(cand.boxes, transform),
+            cand.scores,
+            scale_keypoints(cand.keypoints, transform),
+            keypoint_names=meta.keypoint_names,
+            skeleton=meta.skeleton,
+        )
+
+    # ------------------------------------------------------------------ one call
+    def predict(self, image: ImageSource, bgr: bool = False, conf: Optional[float] = None, iou: Optional[float] = None) -> Poses:
+        """People in one image (path, PIL image, or HxWx3 uint8 array; ``bgr=True`` for OpenCV)."""
+        x, transforms = self.preprocess([image], bgr=bgr)
+        return self.postprocess(self.infer(x), transforms, conf=conf, iou=iou)[0]
+
+    __call__ = predict
+
+    def predict_batch(
+        self, images: Sequence[ImageSource], bgr: bool = False, conf: Optional[float] = None, iou: Optional[float] = None
+    ) -> List[Poses]:
+        """People in each image, run as one batch (chunked to the model's batch size if fixed)."""
+        images = list(images)
+        if not images:
+            return []
+        x, transforms = self.preprocess(images, bgr=bgr)
+        return self.postprocess(self.infer(x), transforms, conf=conf, iou=iou)
+
+    def stream(
+        self,
+        source: Union[str, int, "os.PathLike[str]"],
+        stride: int = 1,
+        realtime: Optional[bool] = None,
+        max_frames: Optional[int] = None,
+        track: Any = False,
+    ) -> Any:
+        """``for frame, poses in est.stream(source)``: a video file, camera index, URL or image folder.
+
+        Frames are RGB arrays; ``track=True`` gives :class:`yolopose.tracking.TrackedPoses` with
+        stable ids. See :func:`yolopose.video.stream` (needs ``yolopose[video]`` except for folders).
+        """
+        from .video import stream
+
+        return stream(self, source, stride=stride, realtime=realtime, max_frames=max_frames, track=track)
+
+    def close(self) -> None:
+        """Release the engine."""
+        self.runtime.close()
+
+    def __enter__(self) -> "PoseEstimator":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def _is_single(images: Any) -> bool:
+    if isinstance(images, (str, os.PathLike)):
+        return True
+    if isinstance(images, np.ndarray):
+        return images.ndim in (2, 3)
+    from PIL import Image
+
+    return isinstance(images, Image.Image)
+
+
+def _check_finite(outputs: Sequence[np.ndarray], source: str) -> None:
+    """NaN/inf anywhere in the outputs is a broken model (a cheap sum first, exact check if it fails)."""
+    for i, y in enumerate(outputs):
+        with np.errstate(over="ignore", invalid="ignore"):
+            if np.isfinite(y.sum()):  # a finite sum proves every value finite; else check exactly
+                continue
+        if not np.isfinite(y).all():
+            raise ModelError(f"{source}: output {i} contains NaN or infinite values (the model is broken or mis-exported)")
