@@ -1,0 +1,103 @@
+"""``yolopose track``: pose tracking on a video file, camera, stream URL or image folder."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import click
+
+__all__ = ["track"]
+
+
+@click.command("track")
+@click.argument("source", type=str)
+@click.option("--model", "-m", type=click.Path(path_type=str), default=None, help="Model file (.onnx, .xml, .tflite) or folder. Default: the bundled model.")
+@click.option("--backend", default="auto", show_default=True, help="auto, onnxruntime, openvino or tflite.")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, tensorrt (onnxruntime); gpu, npu, auto (OpenVINO).")
+@click.option("--conf", default=0.1, show_default=True, type=click.FloatRange(0, 1),
+              help="Detector threshold. Low scores are kept on purpose: they extend existing tracks through occlusions.")
+@click.option("--track-conf", default=0.5, show_default=True, type=click.FloatRange(0, 1), help="Least score to start a new track.")
+@click.option("--iou", default=0.65, show_default=True, type=click.FloatRange(0, 1), help="NMS IoU threshold.")
+@click.option("--threads", default=None, type=click.IntRange(1), help="Engine threads (default: the engine's choice).")
+@click.option("--save", "save", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the annotated video here (.mp4, .avi, .mkv, .mov) with ids and FPS.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON line per frame to stdout: frame, time, people (id, box, score, keypoints).")
+@click.option("--stride", default=1, show_default=True, type=click.IntRange(1), help="Process one frame in STRIDE.")
+@click.option("--realtime/--no-realtime", default=None,
+              help="Drop frames to keep up with the source. Default: on for cameras and URLs, off for files.")
+@click.option("--max-frames", default=None, type=click.IntRange(0), help="Stop after this many frames.")
+@click.option("--smooth/--no-smooth", default=True, show_default=True, help="Smooth keypoints (One Euro) and boxes (Kalman).")
+@click.option("--memory", default=2.0, show_default=True, type=click.FloatRange(0), help="Seconds a lost person is remembered, to keep their id when they come back.")
+@click.option("--fps", "folder_fps", default=30.0, show_default=True, type=click.FloatRange(0, min_open=True), help="Frame rate of an image-folder source.")
+def track(
+    source: str,
+    model: Optional[str],
+    backend: str,
+    device: str,
+    conf: float,
+    track_conf: float,
+    iou: float,
+    threads: Optional[int],
+    save: Optional[Path],
+    as_json: bool,
+    stride: int,
+    realtime: Optional[bool],
+    max_frames: Optional[int],
+    smooth: bool,
+    memory: float,
+    folder_fps: float,
+) -> None:
+    """Track people and their keypoints in SOURCE: a video file, a camera index (0), an RTSP/HTTP URL,
+    or a folder of images. Each person keeps one id while in view and for --memory seconds after."""
+    from yolopose._progress import progress_bar
+    from yolopose.errors import YoloPoseError
+    from yolopose.estimator import PoseEstimator
+    from yolopose.tracking import PoseTracker
+    from yolopose.video import FpsMeter, VideoSource, VideoWriter, draw_fps
+
+    writer = None
+    frames = people = 0
+    ids = set()
+    started = time.perf_counter()
+    meter = FpsMeter()
+    try:
+        est = PoseEstimator(model, backend=backend, device=device, conf=conf, iou=iou, threads=threads)
+        tracker = PoseTracker(high_conf=max(track_conf, conf), low_conf=conf, memory=memory, smooth=smooth)
+        with VideoSource(source, stride=stride, realtime=realtime, max_frames=max_frames, fps=folder_fps) as src:
+            if save is not None:
+                writer = VideoWriter(save, fps=src.fps / stride if not src.realtime else src.fps)
+            with progress_bar(src.expected_frames, desc="track", unit="frame") as bar:
+                for frame in src:
+                    result = tracker.update(est.predict(frame.image), timestamp=frame.timestamp, image_size=frame.image.shape[:2])
+                    fps = meter.tick()
+                    frames += 1
+                    people += len(result)
+                    ids.update(int(i) for i in result.ids)
+                    if as_json:
+                        line = {"frame": frame.index, "time": round(frame.timestamp, 4), "people": result.to_records()}
+                        click.echo(json.dumps(line, separators=(",", ":")))
+                    if writer is not None:
+                        canvas = result.draw(frame.image)
+                        writer.write(draw_fps(canvas, fps, f"{fps:.1f} FPS  {len(result)} people"))
+                    bar.update(1)
+                    if frames % 10 == 0:
+                        bar.describe(f"track {fps:.1f} FPS")
+        if writer is not None:
+            writer.close()
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted", err=True)
+        if writer is not None and writer.frames:
+            writer.close()  # keep what was processed
+    except YoloPoseError as exc:
+        if writer is not None:
+            writer.abort()
+        raise click.ClickException(str(exc)) from None
+    elapsed = time.perf_counter() - started
+    summary = f"{frames} frames, {len(ids)} people tracked ({people} detections kept), {frames / elapsed if elapsed > 0 else 0:.1f} FPS overall"
+    if writer is not None and writer.frames:
+        summary += f"; video written to {save}"
+    click.echo(summary, err=True)
+    sys.stderr.flush()
