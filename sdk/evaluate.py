@@ -1,0 +1,190 @@
+"""COCO accuracy of any model artifact through the SDK: predict every image, then score.
+
+    from yolopose.evaluate import evaluate_model
+    result = evaluate_model("s6.onnx", "person_keypoints_val2017.json", "val2017/")
+    print(result.metrics["AP"], result.metrics["box_AP"])
+
+Detections are produced by :class:`yolopose.PoseEstimator` (the deployed pre/postprocessing, at
+``conf=0.001``, NMS ``iou=0.65`` by default, as in the paper's evaluation) and scored with
+:func:`yolopose.coco_eval.evaluate`, the same function the training validator uses, so identical
+detections give identical numbers. Results are built by :meth:`yolopose.Poses.to_coco`, which
+writes exactly what the validator writes for the same detections (boxes and keypoints rounded to
+3 decimals, scores to 5).
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
+
+from . import coco_eval
+from .errors import BackendNotAvailableError, ConfigError, DatasetError
+from .fileio import atomic_write_text
+
+__all__ = [
+    "EVAL_CONF",
+    "EVAL_IOU",
+    "EvalResult",
+    "coco_image_entries",
+    "evaluate_model",
+    "person_category_id",
+    "predict_coco",
+    "write_results_json",
+]
+
+#: the paper's evaluation settings (DESIGN section 3).
+EVAL_CONF = 0.001
+EVAL_IOU = 0.65
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+@dataclass
+class EvalResult:
+    """Metrics (see :mod:`yolopose.coco_eval` for the names), the detections and what was run."""
+
+    metrics: Dict[str, float]
+    detections: List[Dict[str, Any]]
+    num_images: int
+    seconds: float
+    settings: Dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """JSON-ready summary (without the detections)."""
+        return {
+            "metrics": dict(self.metrics),
+            "num_images": self.num_images,
+            "num_detections": len(self.detections),
+            "seconds": round(self.seconds, 3),
+            "settings": dict(self.settings),
+        }
+
+
+def person_category_id(gt: Mapping[str, Any]) -> int:
+    """The id of the keypoint category of a COCO ground truth (``person``, id 1 in COCO)."""
+    cats = gt.get("categories") or []
+    for cat in cats:
+        if cat.get("keypoints"):
+            return int(cat["id"])
+    for cat in cats:
+        if cat.get("name") == "person":
+            return int(cat["id"])
+    return int(cats[0]["id"]) if cats else 1
+
+
+def coco_image_entries(gt: Mapping[str, Any], images_dir: PathLike, source: str = "<ground truth>") -> List[Dict[str, Any]]:
+    """``[{"id", "path"}]`` for every image of ``gt``, checking that each file exists in ``images_dir``."""
+    folder = Path(images_dir)
+    if not folder.is_dir():
+        raise DatasetError(f"{folder}: image folder not found")
+    out = []
+    missing = []
+    for i, img in enumerate(gt.get("images") or []):
+        if not isinstance(img, Mapping) or "id" not in img or not img.get("file_name"):
+            raise DatasetError(f"{source}: image entry #{i} lacks 'id' or 'file_name'")
+        path = folder / str(img["file_name"])
+        if not path.is_file():
+            missing.append(str(path))
+            continue
+        out.append({"id": img["id"], "path": path})
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise DatasetError(f"{source}: image file {missing[0]} not found{more}; is --images the right folder?")
+    if not out:
+        raise DatasetError(f"{source}: the ground truth lists no images")
+    return out
+
+
+def predict_coco(
+    estimator: Any,
+    entries: Sequence[Mapping[str, Any]],
+    category_id: int = 1,
+    progress: bool = False,
+    on_image: Optional[Callable[[int], None]] = None,
+) -> List[Dict[str, Any]]:
+    """Run ``estimator.predict`` on every entry of :func:`coco_image_entries`; return COCO results."""
+    from ._progress import progress_bar
+
+    results: List[Dict[str, Any]] = []
+    with progress_bar(len(entries), desc="eval", enabled=progress, unit="img") as bar:
+        for n, entry in enumerate(entries):
+            poses = estimator.predict(entry["path"])
+            results.extend(poses.to_coco(entry["id"], category_id))
+            bar.update(1)
+            if on_image is not None:
+                on_image(n)
+    return results
+
+
+def write_results_json(path: PathLike, results: Sequence[Mapping[str, Any]]) -> Path:
+    """Write COCO results atomically (a JSON list, one detection per line)."""
+    body = ",\n".join(json.dumps(r, separators=(",", ":")) for r in results)
+    return atomic_write_text(path, "[\n" + body + "\n]\n" if results else "[]\n")
+
+
+def _check_metrics_backend(name: str) -> None:
+    if name == "auto":
+        return
+    if name not in coco_eval.available_backends():
+        if name == "pycocotools":
+            raise BackendNotAvailableError(
+                'COCO evaluation needs pycocotools: pip install "yolopose[eval]" (or use the numpy port: '
+                "metrics_backend='numpy', --metrics-backend numpy)"
+            )
+        raise ConfigError(f"unknown COCO metrics backend {name!r}; choose from auto, pycocotools, numpy")
+
+
+def evaluate_model(
+    model: Any,
+    data: PathLike,
+    images: PathLike,
+    backend: str = "auto",
+    device: Optional[str] = None,
+    conf: float = EVAL_CONF,
+    iou: float = EVAL_IOU,
+    metrics_backend: str = "pycocotools",
+    progress: bool = False,
+    results_json: Optional[PathLike] = None,
+    estimator_kwargs: Optional[Mapping[str, Any]] = None,
+) -> EvalResult:
+    """Evaluate a model (path, or a ready :class:`~yolopose.PoseEstimator`) on a COCO keypoint set.
+
+    ``data`` is the COCO keypoint JSON, ``images`` the folder of its ``file_name`` entries.
+    ``metrics_backend`` is checked before any image is run, so a missing pycocotools fails at once.
+    The detections are written to ``results_json`` (COCO results format) when given.
+    """
+    if not 0.0 <= conf <= 1.0 or not 0.0 < iou <= 1.0:
+        raise ConfigError(f"conf must be in [0, 1] and iou in (0, 1], got conf={conf}, iou={iou}")
+    _check_metrics_backend(metrics_backend)
+    gt = coco_eval.load_ground_truth(data)
+    entries = coco_image_entries(gt, images, source=str(data))
+    category = person_category_id(gt)
+    if isinstance(model, (str, Path)):
+        from .estimator import PoseEstimator
+
+        kwargs: Dict[str, Any] = dict(estimator_kwargs or {})
+        if device is not None:
+            kwargs["device"] = device
+        estimator = PoseEstimator(model, backend=backend, conf=conf, iou=iou, **kwargs)
+        model_name = str(model)
+    else:
+        estimator = model
+        model_name = type(model).__name__
+    t0 = time.perf_counter()
+    detections = predict_coco(estimator, entries, category_id=category, progress=progress)
+    seconds = time.perf_counter() - t0
+    if results_json is not None:
+        write_results_json(results_json, detections)
+    metrics = coco_eval.evaluate(gt, detections, backend=metrics_backend)
+    settings = {
+        "model": model_name,
+        "data": str(data),
+        "images": str(images),
+        "backend": str(getattr(estimator, "backend", backend)),
+        "conf": conf,
+        "iou": iou,
+        "metrics_backend": metrics_backend if metrics_backend != "auto" else coco_eval.available_backends()[0],
+    }
+    return EvalResult(metrics=metrics, detections=detections, num_images=len(entries), seconds=seconds, settings=settings)
