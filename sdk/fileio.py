@@ -25,6 +25,13 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _default_mode(directory: bool = False) -> int:
+    """The permissions ``open()`` / ``mkdir()`` would give (``mkstemp`` makes files private)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return (0o777 if directory else 0o666) & ~mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: PathLike, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path in the destination folder; on success, move it onto ``path``.
@@ -42,6 +49,7 @@ def atomic_path(path: PathLike, suffix: str = "") -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+        os.chmod(tmp, _default_mode())
         os.replace(tmp, dest)
         _fsync_dir(dest.parent)
     finally:

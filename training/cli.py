@@ -9,7 +9,10 @@ from yolopose.cli.lazy import LazyGroup
 #: subcommand -> "module:attribute"; each entry is added by the issue that makes it work.
 COMMANDS: dict = {
     "models": "yolopose.training.commands.models:models",
+    "qat": "yolopose.training.commands.qat:qat",
     "synth": "yolopose.training.commands.synth:synth",
+    "train": "yolopose.training.commands.train:train",
+    "val": "yolopose.training.commands.val:val",
 }
 
 

@@ -1,0 +1,123 @@
+"""``export()``: write and verify artifacts for every requested format and precision."""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Callable, List, Optional, Sequence, Tuple, Union
+
+from torch import nn
+
+from yolopose.errors import ConfigError, ExportError
+from yolopose.ops import as_hw
+
+from ._files import tree_size
+from ._registry import get_format, list_formats
+from .job import ExportJob
+from .options import PRECISIONS, ExportOptions, ExportResult
+from .source import load_source
+from .verify import keypoint_error
+
+__all__ = ["export"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def _formats(formats: Union[str, Sequence[str]]) -> List[str]:
+    names = [formats] if isinstance(formats, str) else list(formats)
+    out: List[str] = []
+    for n in names:
+        for item in list_formats() if n == "all" else [n]:
+            get_format(item)  # ConfigError for unknown names
+            if item not in out:
+                out.append(item)
+    return out
+
+
+def _imgsz(value, source_imgsz: Optional[Tuple[int, int]], max_stride: int) -> Tuple[int, int]:
+    hw = as_hw(value if isinstance(value, int) or value is None else tuple(value)) if value is not None else (source_imgsz or (640, 640))
+    if any(v <= 0 or v % max_stride for v in hw):
+        raise ConfigError(f"imgsz {hw} must be positive multiples of the model's max stride {max_stride}")
+    return hw
+
+
+def export(
+    weights: Union[PathLike, nn.Module],
+    formats: Union[str, Sequence[str]] = "all",
+    *,
+    imgsz: Optional[Union[int, Tuple[int, int]]] = None,
+    precisions: Sequence[str] = ("fp32",),
+    int8: bool = False,
+    fp16: bool = False,
+    calib: Optional[PathLike] = None,
+    calib_images: int = 64,
+    qat: bool = False,
+    batch: int = 1,
+    dynamic: bool = False,
+    out: PathLike = "exports",
+    verify: bool = True,
+    simplify: bool = True,
+    log: Optional[Callable[[str], None]] = None,
+) -> List[ExportResult]:
+    """Export ``weights`` (checkpoint path, registered model name, or a ``YoloPoseModel``) to each
+    of ``formats`` (``"onnx"``, ``"openvino"``, ``"tflite"`` or ``"all"``) at each precision.
+
+    ``int8=True`` / ``fp16=True`` add those precisions to ``precisions``. ``qat=True`` requires a
+    QAT checkpoint (``yolopose-train qat``) and takes the int8 quantization from it. Every artifact
+    carries :class:`~yolopose.metadata.ModelMetadata` and, with ``verify``, is run with its engine
+    on fixed inputs and compared with torch (fp32 must agree within 1e-2 px, else
+    :class:`ExportError`). Returns one :class:`ExportResult` per artifact.
+    """
+    log = log or (lambda msg: None)
+    base = [] if (int8 or fp16) and tuple(precisions) == ("fp32",) else list(precisions)
+    precs = list(dict.fromkeys([*base, *(["fp16"] if fp16 else []), *(["int8"] if int8 else [])]))
+    fmt_names = _formats(formats)
+    source = load_source(weights, imgsz=None if imgsz is None else as_hw(imgsz if isinstance(imgsz, int) else tuple(imgsz)))
+    if qat and source.qat_graph is None:
+        raise ConfigError(f"--qat needs a QAT checkpoint (from `yolopose-train qat`); {source.label} is not one")
+    hw = _imgsz(imgsz, source.imgsz, int(max(source.strides)))
+    options = ExportOptions(
+        imgsz=hw, precisions=tuple(precs), batch=batch, dynamic=dynamic,
+        calib=None if calib is None else os.fspath(calib), calib_images=calib_images,
+        qat=qat, out=Path(out), verify=verify, simplify=simplify,
+    )
+    job = ExportJob(source, options, hw, log)
+    log(f"exporting {source.label} at {hw[0]}x{hw[1]}, batch {'dynamic' if dynamic else batch}: "
+        f"{', '.join(fmt_names)} x {', '.join(precs)}")
+    results: List[ExportResult] = []
+    for name in fmt_names:
+        fmt = get_format(name)
+        if dynamic and not fmt.supports_dynamic_batch:
+            raise ConfigError(f"{name} export needs a fixed batch size; use --batch N instead of --dynamic")
+        for precision in precs:
+            if precision not in PRECISIONS or precision not in fmt.precisions:
+                raise ConfigError(f"{name} does not support precision {precision!r}")
+            path = fmt.artifact_path(job, precision)
+            t0 = time.perf_counter()
+            log(f"[{name} {precision}] writing {path}")
+            try:
+                artifact = fmt.write(job, precision, path)
+            except (ConfigError, ExportError):
+                raise
+            except Exception as exc:
+                raise ExportError(f"{name} {precision} export of {source.label} failed: {type(exc).__name__}: {exc}") from exc
+            result = ExportResult(
+                format=name, precision=precision, path=artifact.path, size_bytes=tree_size(artifact.path),
+                quantization=job.quantization(precision), ops=artifact.ops, float_ops=artifact.float_ops,
+                notes=artifact.notes,
+            )
+            if verify:
+                outs = fmt.run(artifact.path, job.test_images)
+                result.kpt_err_max_px, result.kpt_err_mean_px = keypoint_error(outs, job.reference, source.strides, source.anchors)
+                result.verified = True
+                if precision == "fp32" and not result.kpt_err_max_px < options.fp32_tolerance_px:
+                    raise ExportError(
+                        f"{artifact.path}: fp32 {name} keypoints differ from torch by {result.kpt_err_max_px:.4g} px "
+                        f"(tolerance {options.fp32_tolerance_px} px)"
+                    )
+            for note in artifact.notes:
+                log(f"[{name} {precision}] {note}")
+            err = "" if result.kpt_err_max_px is None else f", kpt error max {result.kpt_err_max_px:.4g} px"
+            log(f"[{name} {precision}] done in {time.perf_counter() - t0:.1f}s: {result.size_mb:.2f} MiB{err}")
+            results.append(result)
+    return results

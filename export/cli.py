@@ -1,0 +1,88 @@
+"""The ``yolopose-export`` command line."""
+from __future__ import annotations
+
+import sys
+from typing import Optional, Tuple
+
+import click
+
+from yolopose import __version__
+
+FORMAT_CHOICES = ("onnx", "openvino", "tflite", "all")
+
+
+def _imgsz(value: Optional[str]):
+    if value is None:
+        return None
+    parts = value.lower().replace(",", "x").split("x")
+    try:
+        nums = [int(p) for p in parts if p]
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a size like 640 or 384x640 (height x width)") from None
+    if len(nums) == 1:
+        return nums[0]
+    if len(nums) == 2:
+        return (nums[0], nums[1])
+    raise click.BadParameter(f"{value!r} is not a size like 640 or 384x640 (height x width)")
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("weights")
+@click.option("--format", "-f", "formats", multiple=True, type=click.Choice(FORMAT_CHOICES), default=("all",),
+              show_default=True, help="Target format; repeat for several, 'all' for every one.")
+@click.option("--imgsz", default=None, help="Input size: 640 or HxW such as 384x640 [default: the checkpoint's, else 640].")
+@click.option("--int8", is_flag=True, help="Write int8 artifacts (PTQ with calibration, or from QAT with --qat).")
+@click.option("--fp16", is_flag=True, help="Write fp16 artifacts.")
+@click.option("--fp32/--no-fp32", "fp32", default=None,
+              help="Also write fp32 artifacts [default: only when neither --int8 nor --fp16 is given].")
+@click.option("--calib", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Folder of calibration images (e.g. a `yolopose-train synth` dataset) [default: generated images].")
+@click.option("--calib-images", default=64, show_default=True, type=click.IntRange(1), help="Calibration images to use.")
+@click.option("--qat", is_flag=True, help="Take int8 quantization from a QAT checkpoint (`yolopose-train qat`).")
+@click.option("--batch", default=1, show_default=True, type=click.IntRange(1), help="Fixed batch size.")
+@click.option("--dynamic", is_flag=True, help="Dynamic batch dimension (ONNX, OpenVINO).")
+@click.option("--out", "-o", default="exports", show_default=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--no-verify", is_flag=True, help="Skip running each artifact against torch.")
+@click.version_option(__version__, prog_name="yolopose-export")
+def main(weights: str, formats: Tuple[str, ...], imgsz: Optional[str], int8: bool, fp16: bool, fp32: Optional[bool],
+         calib: Optional[str], calib_images: int, qat: bool, batch: int, dynamic: bool, out: str, no_verify: bool) -> None:
+    """Export WEIGHTS (a checkpoint, or a registered model name for fresh weights) to ONNX,
+    OpenVINO IR and/or TFLite; every artifact carries yolopose metadata and is verified against torch.
+
+    \b
+    Examples:
+      yolopose-export runs/train/best.pt --format all --int8 --fp32
+      yolopose-export runs/qat/qat.pt --format tflite --int8 --qat
+      yolopose-export yolov5s6-pose-lite --format openvino --imgsz 640 --int8
+    """
+    from yolopose.errors import YoloPoseError
+    from yolopose.export import export, op_histograms, summary_table
+
+    precisions = ["fp32"] if (fp32 or (fp32 is None and not (int8 or fp16))) else []
+    precisions += (["fp16"] if fp16 else []) + (["int8"] if int8 else [])
+    if qat and not int8:
+        raise click.UsageError("--qat selects where int8 quantization comes from; add --int8")
+
+    def log(msg: str) -> None:
+        click.echo(msg, err=True)
+
+    try:
+        results = export(
+            weights, list(formats), imgsz=_imgsz(imgsz), precisions=tuple(precisions), calib=calib,
+            calib_images=calib_images, qat=qat, batch=batch, dynamic=dynamic, out=out,
+            verify=not no_verify, log=log,
+        )
+    except YoloPoseError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(summary_table(results))
+    hist = op_histograms(results)
+    if hist:
+        click.echo("\nTFLite operators:\n" + hist)
+    for r in results:
+        for note in r.notes:
+            click.echo(f"note ({r.path.name}): {note}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""One module per export format; each registers a :class:`yolopose.export.Format` by name."""

@@ -1,0 +1,209 @@
+"""ONNX: opset 17, simplified with onnxsim, checked; fp32, fp16 (float16 weights and compute,
+float32 inputs/outputs) and int8 (QDQ via onnxruntime static quantization: per-channel symmetric
+int8 weights, uint8 activations, MinMax ranges on the calibration images).
+
+For a QAT checkpoint the int8 model starts from the QAT-tuned, BN-folded weights; its weights
+land on the same per-channel symmetric grid QAT trained with, while the activation ranges are
+measured by onnxruntime on the calibration images (onnxruntime takes no external ranges here).
+"""
+from __future__ import annotations
+
+import io
+import tempfile
+import warnings
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, List, Optional
+
+import numpy as np
+
+from yolopose.errors import ExportError
+from yolopose.fileio import atomic_path
+from yolopose.metadata import METADATA_KEY
+
+from .._registry import Artifact, Format, register_format
+from ..verify import order_by_shape
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..job import ExportJob
+
+__all__ = ["OnnxFormat", "fp32_onnx", "OPSET"]
+
+OPSET = 17
+
+
+def fp32_onnx(job: "ExportJob"):
+    """The simplified, checked fp32 ``onnx.ModelProto`` of the job's model (cached per job)."""
+    if "onnx_fp32" in job.cache:
+        return job.cache["onnx_fp32"]
+    import onnx
+    import torch
+
+    from ..wrapper import RawOutputs
+
+    wrapper = RawOutputs(job.source.model, "NCHW").eval()
+    h, w = job.imgsz
+    x = torch.rand(job.batch or 1, 3, h, w)
+    names = job.output_names
+    dynamic = {"images": {0: "batch"}, **{n: {0: "batch"} for n in names}} if job.batch is None else None
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+        torch.onnx.export(
+            wrapper, (x,), buf, opset_version=OPSET, input_names=["images"], output_names=names,
+            dynamic_axes=dynamic, do_constant_folding=True, dynamo=False,
+        )
+    model = onnx.load_from_string(buf.getvalue())
+    if job.options.simplify:
+        try:
+            import onnxsim
+
+            simplified, ok = onnxsim.simplify(model)
+            if not ok:
+                raise RuntimeError("onnxsim could not validate the simplified model")
+            model = simplified
+        except Exception as exc:  # onnxsim is optional and has its own failure modes
+            job.log(f"warning: onnxsim failed ({type(exc).__name__}: {exc}); keeping the unsimplified graph")
+    onnx.checker.check_model(model, full_check=True)
+    job.cache["onnx_fp32"] = model
+    return model
+
+
+def _with_metadata(model, text: str):
+    import onnx
+
+    del model.metadata_props[:]
+    onnx.helper.set_model_props(model, {METADATA_KEY: text})
+    model.producer_name = "yolopose"
+    return model
+
+
+def _save(model, path: Path) -> None:
+    import onnx
+
+    onnx.checker.check_model(model)
+    with atomic_path(path, suffix=".onnx") as tmp:
+        tmp.write_bytes(model.SerializeToString())
+
+
+class _CalibrationReader:
+    """onnxruntime's CalibrationDataReader over the job's calibration images (NCHW float)."""
+
+    def __init__(self, job: "ExportJob") -> None:
+        self.job = job
+        self.batch = job.batch or 1
+        self.i = 0
+
+    def get_next(self) -> Optional[dict]:
+        cal = self.job.calibration
+        n = len(cal.images) - len(cal.images) % self.batch
+        if self.i >= n:
+            return None
+        x = cal.float_nchw(self.i, self.i + self.batch)
+        self.i += self.batch
+        return {"images": x}
+
+    def rewind(self) -> None:
+        self.i = 0
+
+
+def _int8(job: "ExportJob", fp32):
+    import onnx
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    if len(job.calibration.images) < (job.batch or 1):
+        raise ExportError(f"int8 calibration needs at least {job.batch} images for batch {job.batch}")
+    with tempfile.TemporaryDirectory(prefix="yolopose-onnx-") as d:
+        src, pre, dst = Path(d) / "fp32.onnx", Path(d) / "pre.onnx", Path(d) / "int8.onnx"
+        onnx.save(fp32, src)
+        try:
+            quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
+        except Exception as exc:  # pre-processing only helps; quantization works without it
+            job.log(f"warning: onnxruntime quant_pre_process failed ({exc}); quantizing the plain graph")
+            pre = src
+        quantize_static(
+            str(pre), str(dst), _CalibrationReader(job),
+            quant_format=QuantFormat.QDQ, per_channel=True,
+            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+            calibrate_method=CalibrationMethod.MinMax,
+            extra_options={"WeightSymmetric": True, "ActivationSymmetric": False},
+        )
+        return onnx.load(dst)
+
+
+def _toposort(model):
+    """Reorder graph nodes so every input is produced before use (the float16 converter appends
+    its input casts at the end)."""
+    graph = model.graph
+    ready = {i.name for i in graph.input} | {t.name for t in graph.initializer} | {""}
+    pending = list(graph.node)
+    ordered = []
+    while pending:
+        rest = []
+        for node in pending:
+            if all(name in ready for name in node.input):
+                ordered.append(node)
+                ready.update(node.output)
+            else:
+                rest.append(node)
+        if len(rest) == len(pending):
+            raise ExportError("ONNX graph has a cycle or an undefined input after float16 conversion")
+        pending = rest
+    copies = [type(n)() for n in ordered]
+    for dst, src in zip(copies, ordered):
+        dst.CopyFrom(src)
+    del graph.node[:]
+    graph.node.extend(copies)
+    return model
+
+
+def _fp16(fp32):
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    return _toposort(convert_float_to_float16(fp32, keep_io_types=True, disable_shape_infer=False))
+
+
+@lru_cache(maxsize=8)
+def _session(path: str, mtime: float):
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+
+
+@register_format
+class OnnxFormat(Format):
+    name = "onnx"
+
+    def artifact_path(self, job: "ExportJob", precision: str) -> Path:
+        return job.out_path(job.stem(precision) + ".onnx")
+
+    def write(self, job: "ExportJob", precision: str, path: Path) -> Artifact:
+        fp32 = fp32_onnx(job)
+        notes: List[str] = []
+        if precision == "fp32":
+            import onnx
+
+            model = onnx.ModelProto()
+            model.CopyFrom(fp32)
+        elif precision == "fp16":
+            model = _fp16(fp32)
+        else:
+            model = _int8(job, fp32)
+            notes.append("QDQ: per-channel int8 weights, uint8 activations (onnxruntime MinMax calibration)")
+            if job.quantization(precision) == "qat":
+                notes.append("from QAT: QAT-tuned weights; activation ranges calibrated by onnxruntime")
+        meta = job.metadata(precision, input_layout="NCHW", opset=OPSET)
+        _save(_with_metadata(model, meta.to_json()), path)
+        return Artifact(path, notes=notes)
+
+    def run(self, path: Path, images: np.ndarray) -> List[np.ndarray]:
+        from yolopose.metadata import ModelMetadata
+
+        sess = _session(str(path), Path(path).stat().st_mtime)
+        meta = ModelMetadata.from_json(sess.get_modelmeta().custom_metadata_map[METADATA_KEY], source=str(path))
+        x = np.ascontiguousarray(images.astype(np.float32).transpose(0, 3, 1, 2) / 255.0)
+        outs = sess.run(None, {sess.get_inputs()[0].name: x})
+        return order_by_shape(outs, meta, str(path))

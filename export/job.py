@@ -1,0 +1,115 @@
+"""One export run's shared state: the model, sizes, metadata, calibration set, fixed test inputs
+and the torch reference outputs. Formats read from it; nothing here is format-specific."""
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import numpy as np
+import torch
+
+from yolopose.metadata import ModelMetadata
+
+from .calibration import CalibrationSet, calibration_images
+from .options import ExportOptions
+from .source import ModelSource
+from .wrapper import RawOutputs
+
+__all__ = ["ExportJob", "artifact_output_names"]
+
+
+def artifact_output_names(strides) -> List[str]:
+    """``p3_det, p3_kpt_xy, p3_kpt_conf, p4_det, ...`` for the given strides."""
+    from yolopose.training.models.inference import output_names
+
+    return [name for _, _, name in output_names(strides)]
+
+
+class ExportJob:
+    """Everything the format modules share for one ``export()`` call."""
+
+    def __init__(self, source: ModelSource, options: ExportOptions, imgsz: Tuple[int, int], log: Callable[[str], None]) -> None:
+        self.source = source
+        self.options = options
+        self.imgsz = imgsz
+        self.log = log
+        #: intermediate results shared by formats (e.g. the fp32 ONNX graph OpenVINO starts from)
+        self.cache: Dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ naming and metadata
+    @property
+    def batch(self) -> Optional[int]:
+        """Fixed batch size, or ``None`` for a dynamic batch."""
+        return None if self.options.dynamic else self.options.batch
+
+    def stem(self, precision: str) -> str:
+        """File stem, e.g. ``yolov5s6-pose_640_int8-qat``."""
+        h, w = self.imgsz
+        size = f"{h}" if h == w else f"{h}x{w}"
+        quant = self.quantization(precision)
+        tag = f"{precision}-{quant}" if quant == "qat" else precision
+        batch = "" if self.batch == 1 else ("_bdyn" if self.batch is None else f"_b{self.batch}")
+        base = re.sub(r"[^A-Za-z0-9._-]", "_", self.source.name)
+        return f"{base}_{size}{batch}_{tag}"
+
+    def quantization(self, precision: str) -> Optional[str]:
+        """``None`` (float), ``"ptq"`` or ``"qat"``."""
+        if precision != "int8":
+            return None
+        return "qat" if self.source.qat_graph is not None else "ptq"
+
+    @property
+    def output_names(self) -> List[str]:
+        return artifact_output_names(self.source.strides)
+
+    def metadata(self, precision: str, input_layout: str, input_dtype: str = "float32", **extra: Any) -> ModelMetadata:
+        """The artifact's metadata (DESIGN.md section 4)."""
+        from yolopose import __version__
+        from yolopose.training.models import model_metadata
+
+        ckpt = self.source.checkpoint or {}
+        info: Dict[str, Any] = {"exported_from": self.source.label, "fresh_weights": self.source.fresh}
+        if self.quantization(precision):
+            info["calibration"] = self.calibration.source
+        info.update(extra)
+        return model_metadata(
+            self.source.model,
+            self.imgsz,
+            precision=precision,
+            quantization=self.quantization(precision),
+            input_layout=input_layout,
+            input_dtype=input_dtype,
+            batch=self.batch,
+            version=__version__,
+            trained_on=str((ckpt.get("train_args") or {}).get("data", "")) if ckpt else "",
+            description=f"YOLO-Pose {self.source.name} exported by yolopose {__version__}",
+            extra=info,
+        )
+
+    # ------------------------------------------------------------------ inputs
+    @cached_property
+    def calibration(self) -> CalibrationSet:
+        """Calibration images (built on first use; logged)."""
+        cal = calibration_images(self.imgsz, self.options.calib_images, self.options.calib, self.options.seed)
+        self.log(f"calibration: {cal.source}")
+        return cal
+
+    @cached_property
+    def test_images(self) -> np.ndarray:
+        """Fixed verification images ``(B, H, W, 3)`` uint8 (``B`` = the batch, 2 when dynamic)."""
+        n = self.batch or 2
+        cal = calibration_images(self.imgsz, n, None, seed=self.options.seed + 12345)
+        return cal.images
+
+    @cached_property
+    def reference(self) -> List[np.ndarray]:
+        """Torch fp32 raw outputs (NHWC numpy, metadata order) on :attr:`test_images`."""
+        wrapper = RawOutputs(self.source.model, "NHWC").eval()
+        with torch.no_grad():
+            outs = wrapper(torch.from_numpy(self.test_images.astype(np.float32) / 255.0))
+        return [o.numpy() for o in outs]
+
+    def out_path(self, name: str) -> Path:
+        return Path(self.options.out) / name

@@ -1,0 +1,67 @@
+"""What an export is asked to do, and what it produced."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Optional, Sequence, Tuple
+
+from yolopose.errors import ConfigError
+
+__all__ = ["PRECISIONS", "ExportOptions", "ExportResult"]
+
+PRECISIONS = ("fp32", "fp16", "int8")
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """Settings shared by every format.
+
+    ``batch`` is a fixed batch size; ``dynamic=True`` makes the batch dimension dynamic (ONNX and
+    OpenVINO; TFLite is always exported with a fixed batch). ``calib`` is a folder of images or a
+    dataset folder (``None``: generated images). ``qat`` takes int8 ranges and weights from a QAT
+    checkpoint.
+    """
+
+    imgsz: Optional[Tuple[int, int]] = None  # None: the checkpoint's, else 640
+    precisions: Tuple[str, ...] = ("fp32",)
+    batch: int = 1
+    dynamic: bool = False
+    calib: Optional[str] = None
+    calib_images: int = 64
+    qat: bool = False
+    out: Path = Path("exports")
+    verify: bool = True
+    fp32_tolerance_px: float = 1e-2
+    simplify: bool = True
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        unknown = [p for p in self.precisions if p not in PRECISIONS]
+        if unknown or not self.precisions:
+            raise ConfigError(f"precisions must be a non-empty subset of {PRECISIONS}, got {tuple(self.precisions)}")
+        if self.batch < 1:
+            raise ConfigError(f"batch must be >= 1, got {self.batch}")
+        if self.calib_images < 1:
+            raise ConfigError(f"calib_images must be >= 1, got {self.calib_images}")
+
+
+@dataclass
+class ExportResult:
+    """One written artifact and how it compared with torch."""
+
+    format: str
+    precision: str
+    path: Path
+    size_bytes: int
+    quantization: Optional[str] = None  # None, "ptq" or "qat"
+    kpt_err_max_px: Optional[float] = None  # decoded keypoints vs torch fp32, max abs (pixels)
+    kpt_err_mean_px: Optional[float] = None
+    verified: bool = False
+    ops: Dict[str, int] = field(default_factory=dict)  # op histogram (TFLite)
+    float_ops: Sequence[str] = ()  # ops computing in float inside an int8 graph
+    notes: Sequence[str] = ()
+
+    @property
+    def size_mb(self) -> float:
+        """File size in MiB (all files of a multi-file artifact)."""
+        return self.size_bytes / 2**20

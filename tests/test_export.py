@@ -1,0 +1,201 @@
+"""Export a tiny model to every format and precision, run each artifact through the SDK, and
+compare the decoded keypoints with torch; bad checkpoints; interrupted exports."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.torch
+
+import yolopose  # noqa: E402
+from yolopose.errors import CheckpointError, ConfigError  # noqa: E402
+from yolopose.metadata import ModelMetadata  # noqa: E402
+from yolopose.training.checkpoint import save_checkpoint  # noqa: E402
+
+from _tiny_pose import tiny_config, tiny_model  # noqa: E402
+
+IMGSZ = 64
+
+
+def _torch_raw(model, images: np.ndarray):
+    from yolopose.export.wrapper import RawOutputs
+
+    with torch.no_grad():
+        outs = RawOutputs(model, "NHWC").eval()(torch.from_numpy(images.astype(np.float32) / 255.0))
+    return [o.numpy() for o in outs]
+
+
+def _artifact_file(path: Path) -> Path:
+    return next(path.glob("*.xml")) if path.is_dir() else path
+
+
+def _sdk_raw(path: Path, images: np.ndarray):
+    """Raw outputs of the artifact through yolopose.PoseEstimator (its own runtime adapters)."""
+    options = {"config": {"INFERENCE_PRECISION_HINT": "f32"}} if path.is_dir() else None
+    est = yolopose.PoseEstimator(str(_artifact_file(path)), runtime_options=options)
+    try:
+        x, _ = est.preprocess(list(images))
+        return est.infer(x), est.metadata
+    finally:
+        est.close()
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    from yolopose.export import export
+
+    out = tmp_path_factory.mktemp("export")
+    model = tiny_model("silu")
+    ckpt = save_checkpoint(out / "tiny.pt", model=model, imgsz=IMGSZ)
+    results = export(ckpt, "all", imgsz=IMGSZ, precisions=("fp32", "fp16", "int8"), calib_images=8, out=out / "artifacts")
+    return model, results
+
+
+@pytest.mark.slow
+def test_every_format_and_precision_matches_torch_through_the_sdk(exported):
+    from yolopose.export.verify import keypoint_error
+
+    model, results = exported
+    assert {(r.format, r.precision) for r in results} == {
+        (f, p) for f in ("onnx", "openvino", "tflite") for p in ("fp32", "fp16", "int8")
+    }
+    # images the exporter never saw: square letterbox input of the right size
+    images = np.random.default_rng(7).integers(0, 256, (1, IMGSZ, IMGSZ, 3), dtype=np.uint8)
+    reference = _torch_raw(model, images)
+    tolerance = {"fp32": 1e-2, "fp16": 0.5, "int8": 6.0}  # pixels at 64x64 input
+    for r in results:
+        assert r.path.exists() and r.size_bytes > 0 and r.verified
+        raw, meta = _sdk_raw(r.path, images)
+        assert meta.precision == r.precision and meta.model == tiny_config().name
+        assert meta.quantization == ("ptq" if r.precision == "int8" else None)
+        assert len(raw) == 9
+        by_shape = {tuple(a.shape): a for a in raw}
+        ordered = [by_shape[shape] for shape in meta.raw_output_shapes(1).values()]
+        err_max, err_mean = keypoint_error(ordered, reference, model.strides, model.anchors)
+        assert err_max < tolerance[r.precision], (r.path.name, err_max)
+        if r.precision == "fp32":
+            assert r.kpt_err_max_px < 1e-2
+    sizes = {(r.format, r.precision): r.size_bytes for r in results}
+    for fmt in ("onnx", "openvino", "tflite"):
+        # a tiny net's graph weighs as much as its weights (real sizes: ~3.8x, see int8_speed.py)
+        assert sizes[(fmt, "int8")] < 0.9 * sizes[(fmt, "fp32")]
+        assert sizes[(fmt, "fp16")] < 0.9 * sizes[(fmt, "fp32")]
+
+
+@pytest.mark.slow
+def test_int8_tflite_is_full_integer_with_nhwc_input(exported):
+    from ai_edge_litert.interpreter import Interpreter
+
+    _, results = exported
+    (r,) = [r for r in results if r.format == "tflite" and r.precision == "int8"]
+    it = Interpreter(model_path=str(r.path))
+    inp = it.get_input_details()
+    assert len(inp) == 1 and tuple(inp[0]["shape"]) == (1, IMGSZ, IMGSZ, 3)
+    assert inp[0]["dtype"] == np.int8
+    scale, zero_point = inp[0]["quantization"]
+    assert zero_point == -128 and abs(scale - 1 / 255) < 1e-9
+    outs = it.get_output_details()
+    assert len(outs) == 9 and all(o["dtype"] == np.int8 and o["quantization"][0] > 0 for o in outs)
+    assert len({o["quantization"] for o in outs}) > 1  # each output has its own range
+    assert r.float_ops == () and "DEQUANTIZE" not in r.ops
+    assert r.ops["LOGISTIC"] > 0 and r.ops["MUL"] > 0  # SiLU as int8 sigmoid * x
+    with zipfile.ZipFile(r.path) as zf:
+        meta = ModelMetadata.from_json(zf.read("yolopose.json").decode())
+    assert meta.input_layout == "NHWC" and meta.input_dtype == "int8" and meta.precision == "int8"
+
+
+@pytest.mark.slow
+def test_metadata_in_onnx_and_openvino(exported):
+    import onnx
+    import openvino as ov
+
+    _, results = exported
+    for r in results:
+        if r.format == "onnx":
+            model = onnx.load(str(r.path))
+            props = {p.key: p.value for p in model.metadata_props}
+            meta = ModelMetadata.from_json(props["yolopose"])
+            assert model.opset_import[0].version >= 17
+            onnx.checker.check_model(model)
+        elif r.format == "openvino":
+            xml = _artifact_file(r.path)
+            assert xml.with_suffix(".bin").exists()
+            meta = ModelMetadata.from_json(str(ov.Core().read_model(str(xml)).get_rt_info(["yolopose"]).astype(str)))
+        else:
+            continue
+        assert meta.precision == r.precision and meta.input_layout == "NCHW"
+        assert json.loads(meta.to_json())["strides"] == [8, 16, 32]
+
+
+def test_dynamic_batch_onnx(tmp_path):
+    from yolopose.export import export, get_format
+
+    model = tiny_model("relu")
+    (r,) = export(model, "onnx", imgsz=IMGSZ, dynamic=True, out=tmp_path)
+    assert r.kpt_err_max_px < 1e-2 and "bdyn" in r.path.name
+    images = np.random.default_rng(1).integers(0, 256, (3, IMGSZ, IMGSZ, 3), dtype=np.uint8)
+    outs = get_format("onnx").run(r.path, images)
+    assert all(o.shape[0] == 3 for o in outs)
+    with pytest.raises(ConfigError, match="fixed batch"):
+        export(model, "tflite", imgsz=IMGSZ, dynamic=True, out=tmp_path)
+
+
+def test_corrupt_checkpoint_gives_clear_error(tmp_path):
+    from yolopose.export import export
+
+    bad = tmp_path / "broken.pt"
+    bad.write_bytes(b"PK\x03\x04 this is not a checkpoint")
+    with pytest.raises(CheckpointError, match="broken.pt"):
+        export(bad, "onnx", out=tmp_path)
+    with pytest.raises(CheckpointError, match="missing.pt"):
+        export(tmp_path / "missing.pt", "onnx", out=tmp_path)
+    with pytest.raises(ConfigError, match="neither a checkpoint file nor a registered model"):
+        export("no-such-model", "onnx", out=tmp_path)
+
+
+def test_wrong_architecture_checkpoint_gives_clear_error(tmp_path):
+    from yolopose.export import export
+
+    other = tiny_model("silu")
+    # weights of the tiny net stored under the config of a twice as wide architecture
+    wider = dataclasses.replace(tiny_config("silu"), width_multiple=0.125)
+    path = save_checkpoint(tmp_path / "mismatch.pt", model=other.state_dict(), config=wider)
+    with pytest.raises(CheckpointError, match="mismatch.pt"):
+        export(path, "onnx", out=tmp_path)
+    with pytest.raises(ConfigError, match="QAT checkpoint"):
+        export(save_checkpoint(tmp_path / "plain.pt", model=other), "tflite", int8=True, qat=True, out=tmp_path)
+
+
+def test_interrupted_export_leaves_no_partial_file(tmp_path, monkeypatch):
+    from yolopose.export import export
+
+    model = tiny_model("relu")
+    real_write = Path.write_bytes
+
+    def half_then_crash(self, data):
+        real_write(self, data[: len(data) // 2])
+        raise KeyboardInterrupt("simulated crash mid-write")
+
+    monkeypatch.setattr(Path, "write_bytes", half_then_crash)
+    with pytest.raises(KeyboardInterrupt):
+        export(model, "onnx", imgsz=IMGSZ, out=tmp_path / "a")
+    assert not any((tmp_path / "a").iterdir())
+
+    import openvino as ov
+
+    monkeypatch.setattr(Path, "write_bytes", real_write)
+
+    def save_then_crash(model, path, **kwargs):
+        Path(path).write_text("<net>partial")
+        raise RuntimeError("simulated crash while saving the IR")
+
+    monkeypatch.setattr(ov, "save_model", save_then_crash)
+    with pytest.raises(Exception, match="simulated crash"):
+        export(model, "openvino", imgsz=IMGSZ, out=tmp_path / "b")
+    assert not any((tmp_path / "b").iterdir())

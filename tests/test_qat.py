@@ -1,0 +1,115 @@
+"""Quantization-aware training: a few fake-quantized steps on generated data, a checkpoint that
+loads with weights_only, and an int8 TFLite from it whose integer arithmetic matches the graph."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.torch
+
+from yolopose.training.checkpoint import save_checkpoint  # noqa: E402
+
+from _tiny_pose import tiny_model  # noqa: E402
+
+IMGSZ = 64
+
+
+def _generated_batches(n_batches: int, batch: int = 2, seed: int = 0):
+    """Images with bright person-shaped boxes and matching targets (contract of the loss)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n_batches):
+        images = torch.from_numpy(rng.integers(0, 80, (batch, 3, IMGSZ, IMGSZ), dtype=np.uint8))
+        rows = []
+        for b in range(batch):
+            cx, cy, w, h = rng.uniform(0.3, 0.7), rng.uniform(0.3, 0.7), rng.uniform(0.15, 0.3), rng.uniform(0.3, 0.5)
+            x0, y0 = int((cx - w / 2) * IMGSZ), int((cy - h / 2) * IMGSZ)
+            images[b, :, y0 : y0 + int(h * IMGSZ), x0 : x0 + int(w * IMGSZ)] = 220
+            kx = rng.uniform(cx - w / 2, cx + w / 2, 17)
+            ky = rng.uniform(cy - h / 2, cy + h / 2, 17)
+            kpts = np.stack([kx, ky, np.full(17, 2.0)], 1).ravel()
+            rows.append([b, 0, cx, cy, w, h, *kpts])
+        out.append((images, torch.tensor(rows, dtype=torch.float32), None))
+    return out
+
+
+@pytest.mark.slow
+def test_qat_steps_checkpoint_and_int8_tflite(tmp_path):
+    from ai_edge_litert.interpreter import Interpreter
+
+    from yolopose.export import export
+    from yolopose.export.wrapper import RawOutputs
+    from yolopose.training.qat import (
+        QATSettings, build_quant_graph, convert_to_int8, load_qat_graph, qat_finetune, qat_float_model, save_qat_checkpoint,
+        set_training,
+    )
+
+    model = tiny_model("silu")
+    graph = build_quant_graph(model, IMGSZ, qat=True)
+    fake_quants = [m for m in graph.module.modules() if "FakeQuantize" in type(m).__name__]
+    assert len(fake_quants) > 20
+    before = {k: v.clone() for k, v in graph.float_state_dict().items()}
+    seen = []
+    metrics = qat_finetune(graph, model, _generated_batches(3), QATSettings(epochs=2, lr=1e-3),
+                           on_step=lambda e, i, terms: seen.append(terms))
+    assert len(seen) == 6 and all(np.isfinite(v) for v in metrics.values())
+    assert set(metrics) == {"box", "obj", "cls", "kpt", "kpt_conf"}
+    after = graph.float_state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)  # the weights were trained
+
+    # fake quantization is active: close to, but not equal to, the float network
+    x = torch.rand(1, IMGSZ, IMGSZ, 3)
+    set_training(graph, False)
+    with torch.no_grad():
+        fq = graph.module(x)
+        ref = RawOutputs(qat_float_model(graph, model.config), "NHWC")(x)
+    diffs = [float((a - b).abs().max()) for a, b in zip(fq, ref)]
+    assert 0 < max(diffs) < 0.5 * max(float(r.abs().max()) for r in ref)
+
+    # the checkpoint loads with weights_only and rebuilds the same graph
+    path = save_qat_checkpoint(tmp_path / "qat.pt", graph, model.config, epoch=1)
+    raw = torch.load(path, map_location="cpu", weights_only=True)
+    assert raw["qat"] is True and raw["format"] == "yolopose-checkpoint"
+    graph2, _, _ = load_qat_graph(path)
+    set_training(graph2, False)
+    with torch.no_grad():
+        assert all(torch.equal(a, b) for a, b in zip(graph2.module(x), fq))
+
+    # int8 TFLite from the QAT ranges: integer arithmetic equals the Q/DQ torch graph within 1-2 steps
+    (r,) = export(path, "tflite", int8=True, qat=True, imgsz=IMGSZ, out=tmp_path / "out")
+    assert r.quantization == "qat" and r.float_ops == () and "int8-qat" in r.path.name
+    images = np.random.default_rng(3).integers(0, 256, (1, IMGSZ, IMGSZ, 3), dtype=np.uint8)
+    it = Interpreter(model_path=str(r.path))
+    it.allocate_tensors()
+    inp = it.get_input_details()[0]
+    it.set_tensor(inp["index"], (images.astype(np.int16) - 128).astype(np.int8))
+    it.invoke()
+    qdq = convert_to_int8(graph2)
+    with torch.no_grad():
+        expected = {tuple(t.shape): t.numpy() for t in qdq(torch.from_numpy(images.astype(np.float32) / 255.0))}
+    for d in it.get_output_details():
+        scale, zp = d["quantization"]
+        got = (it.get_tensor(d["index"]).astype(np.float32) - zp) * scale
+        assert np.abs(got - expected[tuple(d["shape"])]).max() <= 2.01 * scale
+
+
+def test_qat_command_on_a_checkpoint(tmp_path):
+    from click.testing import CliRunner
+
+    from yolopose.training.cli import main
+
+    base = save_checkpoint(tmp_path / "base.pt", model=tiny_model("relu"), imgsz=IMGSZ)
+    runner = CliRunner()
+    result = runner.invoke(main, ["synth", "--out", str(tmp_path / "data"), "--train", "4", "--val", "2",
+                                  "--imgsz", str(IMGSZ), "--workers", "1", "--preview", "0"])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "qat" / "qat.pt"
+    result = runner.invoke(main, ["qat", "--weights", str(base), "--data", str(tmp_path / "data"), "--epochs", "1",
+                                  "--batch", "2", "--workers", "0", "--max-steps", "2", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    ckpt = torch.load(out, map_location="cpu", weights_only=True)
+    assert ckpt["qat"] is True and ckpt["imgsz"] == [IMGSZ, IMGSZ]
+    assert set(ckpt["metrics"]) == {f"train/{k}" for k in ("box", "obj", "cls", "kpt", "kpt_conf")}
+    again = runner.invoke(main, ["qat", "--weights", str(out), "--data", str(tmp_path / "data"), "--out", str(out)])
+    assert again.exit_code != 0 and "already a QAT checkpoint" in again.output
