@@ -33,6 +33,7 @@ class OpenVinoRuntime(Runtime):
     """A model on OpenVINO. ``device``: ``"cpu"``, ``"gpu[.N]"``, ``"npu"`` or ``"auto"``.
 
     Options: ``config`` (dict of OpenVINO properties, e.g. ``{"PERFORMANCE_HINT": "LATENCY"}``).
+    fp32 artifacts run with ``INFERENCE_PRECISION_HINT=f32`` on CPU unless ``config`` says otherwise.
     Each thread gets its own infer request from the shared compiled model.
     """
 
@@ -84,6 +85,11 @@ class OpenVinoRuntime(Runtime):
         props: Dict[str, Any] = dict(config or {})
         if threads:
             props.setdefault("INFERENCE_NUM_THREADS", int(threads))
+        if family == "cpu" and meta is not None and meta.precision == "fp32":
+            # On CPUs with AMX/AVX512-BF16 OpenVINO runs fp32 models in bf16 unless told not to,
+            # which moves keypoints by ~0.5 px: an fp32 artifact runs in fp32. Pass
+            # config={"INFERENCE_PRECISION_HINT": "bf16"} (or export --fp16) for the faster path.
+            props.setdefault("INFERENCE_PRECISION_HINT", "f32")
         with engine_errors(self.path, f"compiling the model for OpenVINO {ov_device}"):
             self._compiled = self._core.compile_model(model, ov_device, props)
         self.inputs = tuple(

@@ -27,9 +27,22 @@ def _fsync_dir(folder: Path) -> None:
 
 def _default_mode(directory: bool = False) -> int:
     """The permissions ``open()`` / ``mkdir()`` would give (``mkstemp`` makes files private)."""
-    mask = os.umask(0)
+    return (0o777 if directory else 0o666) & ~_umask()
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where the OS allows (``os.umask`` sets it
+    process-wide, which would race with other threads creating files)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
     os.umask(mask)
-    return (0o777 if directory else 0o666) & ~mask
+    return mask
 
 
 @contextlib.contextmanager
