@@ -11,7 +11,7 @@ pytestmark = pytest.mark.torch
 
 from yolopose.errors import ConfigError  # noqa: E402
 from yolopose.keypoints import COCO_OKS_SIGMAS  # noqa: E402
-from yolopose.training.loss import LossHyp, PoseLoss, bbox_ciou, keypoint_sigmas, oks_loss  # noqa: E402
+from yolopose.training.loss import LossHyp, PoseLoss, bbox_ciou, keypoint_l1_loss, keypoint_sigmas, oks_loss  # noqa: E402
 from yolopose.training.models import create_model  # noqa: E402
 
 K = 17
@@ -233,7 +233,8 @@ def test_total_is_batch_times_weighted_terms_and_weights_apply():
     x, t = _batch()
     raw = model(x)
     total, terms = PoseLoss(model)(raw, t)
-    assert set(terms) == {"box", "obj", "cls", "kpt", "kpt_conf"}
+    assert set(terms) == set(PoseLoss.TERMS) == {"box", "obj", "cls", "kpt", "kpt_conf", "kpt_l1"}
+    assert terms["kpt_l1"] == 0.0  # off by default: the paper's loss
     assert float(total.detach()) == pytest.approx(3 * sum(terms.values()), rel=1e-5)
     doubled = PoseLoss(model, LossHyp(kpt=0.2, box=0.1))(raw, t)[1]
     assert doubled["kpt"] == pytest.approx(2 * terms["kpt"], rel=1e-5)
@@ -312,3 +313,31 @@ def test_hyp_helpers():
     assert PoseLoss(create_model("yolov5n-pose-lite"), hyp).balance == (1.0, 1.0, 1.0)
     with pytest.raises(ConfigError, match="balance has 3 values for 4 levels"):
         PoseLoss(create_model("yolov5n6-pose-lite"), hyp)
+
+
+def test_keypoint_l1_pulls_where_the_oks_gradient_vanishes():
+    """Far from the target the OKS term is flat (exp(-d/...) underflows); the L1 term is not."""
+    target = torch.zeros(1, 17, 2)
+    visible = torch.ones(1, 17, dtype=torch.bool)
+    area = torch.tensor([4.0])  # a 2x2 grid-cell box: keypoints 5 cells away are hopeless for OKS
+    pred = torch.full((1, 17, 2), 5.0, requires_grad=True)
+    oks_loss(pred, target, visible, area, keypoint_sigmas(17)).backward()
+    assert float(pred.grad.abs().max()) < 1e-12
+    pred.grad = None
+    l1 = keypoint_l1_loss(pred, target, visible, area)
+    assert float(l1) == pytest.approx(10.0 / 2.0)  # (|5| + |5|) / sqrt(4)
+    l1.backward()
+    assert float(pred.grad.abs().min()) > 0
+    hidden = keypoint_l1_loss(pred, target, torch.zeros_like(visible), area)
+    assert float(hidden) == 0.0
+
+
+def test_keypoint_l1_weight_enters_the_total():
+    torch.manual_seed(0)
+    model = create_model("yolov5n-pose-lite")
+    x, t = _batch()
+    raw = model(x)
+    total0, terms0 = PoseLoss(model)(raw, t)
+    total1, terms1 = PoseLoss(model, LossHyp(kpt_l1=0.5))(raw, t)
+    assert terms1["kpt_l1"] > 0
+    assert float(total1 - total0) == pytest.approx(3 * terms1["kpt_l1"], rel=1e-4)

@@ -30,7 +30,7 @@ from torch import nn
 from yolopose.errors import ConfigError
 from yolopose.keypoints import COCO_OKS_SIGMAS, NUM_COCO_KEYPOINTS
 
-__all__ = ["LossHyp", "PoseLoss", "LevelTargets", "bbox_ciou", "oks_loss", "keypoint_sigmas", "default_balance"]
+__all__ = ["LossHyp", "PoseLoss", "LevelTargets", "bbox_ciou", "oks_loss", "keypoint_l1_loss", "keypoint_sigmas", "default_balance"]
 
 _BALANCE = {3: (4.0, 1.0, 0.4), 4: (4.0, 1.0, 0.25, 0.06), 5: (4.0, 1.0, 0.25, 0.06, 0.02)}
 #: the centre cell and its four neighbours (x, y); scaled by the neighbour offset
@@ -46,6 +46,11 @@ class LossHyp:
     cls: float = 0.5
     kpt: float = 0.10
     kpt_conf: float = 0.5
+    #: weight of an optional L1 keypoint term (distance / sqrt(box area), visible keypoints). The
+    #: OKS term's gradient vanishes for keypoints many sigmas away from their target, which is
+    #: where every keypoint starts when training from scratch; this term pulls them into range.
+    #: 0 (the paper's loss) by default.
+    kpt_l1: float = 0.0
     anchor_t: float = 4.0  # a GT matches an anchor when max(w/aw, aw/w, h/ah, ah/h) < anchor_t
     neighbour_offset: float = 0.5  # also assign to neighbouring cells within this of the centre
     iou_ratio: float = 1.0  # objectness target = (1 - iou_ratio) + iou_ratio * IoU
@@ -126,6 +131,13 @@ def oks_loss(
     return ((1 - torch.exp(-e)) * mask).sum() / mask.sum().clamp(min=1.0)
 
 
+def keypoint_l1_loss(pred_xy: torch.Tensor, target_xy: torch.Tensor, visible: torch.Tensor, area: torch.Tensor) -> torch.Tensor:
+    """Mean over visible keypoints of the L1 distance divided by ``sqrt(area)`` (scale-free)."""
+    err = (pred_xy - target_xy).abs().sum(-1) / area.clamp(min=1e-9).sqrt()[:, None]
+    mask = visible.to(err.dtype)
+    return (err * mask).sum() / mask.sum().clamp(min=1.0)
+
+
 class LevelTargets(NamedTuple):
     """Targets assigned to one output level (one row per positive sample)."""
 
@@ -149,7 +161,7 @@ class PoseLoss:
     per-term values as floats (``total == batch * sum(terms.values())``).
     """
 
-    TERMS = ("box", "obj", "cls", "kpt", "kpt_conf")
+    TERMS = ("box", "obj", "cls", "kpt", "kpt_conf", "kpt_l1")
 
     def __init__(self, model: nn.Module, hyp: Optional[LossHyp] = None) -> None:
         self.hyp = hyp or LossHyp()
@@ -265,7 +277,7 @@ class PoseLoss:
         bce_cls = nn.BCEWithLogitsLoss(pos_weight=torch.tensor([hyp.cls_pw], device=device))
         bce_kpt = nn.BCEWithLogitsLoss()
         zero = torch.zeros((), device=device)
-        lbox, lobj, lcls, lkpt, lkconf = zero, zero, zero, zero, zero
+        lbox, lobj, lcls, lkpt, lkconf, lkl1 = zero, zero, zero, zero, zero, zero
         batch = int(raw[0][0].shape[0])
         for (det, kxy, kconf), tg, balance in zip(raw, assigned, self.balance):
             det, kxy, kconf = det.float(), kxy.float(), kconf.float()
@@ -292,6 +304,8 @@ class PoseLoss:
                 pk = kxy.view(b, na, 2 * k, ny, nx)[tg.image, tg.anchor, :, tg.gy, tg.gx].view(n, k, 2) * 2 - 0.5
                 area = tg.box[:, 2] * tg.box[:, 3]
                 lkpt = lkpt + oks_loss(pk, tg.kpt_xy, tg.kpt_visible, area, sigmas)
+                if hyp.kpt_l1:
+                    lkl1 = lkl1 + keypoint_l1_loss(pk, tg.kpt_xy, tg.kpt_visible, area)
                 pc = kconf.view(b, na, k, ny, nx)[tg.image, tg.anchor, :, tg.gy, tg.gx]
                 lkconf = lkconf + bce_kpt(pc, tg.kpt_visible.float())
             lobj = lobj + bce_obj(det[:, :, 4], tobj) * balance
@@ -301,6 +315,7 @@ class PoseLoss:
             "cls": lcls * hyp.cls,
             "kpt": lkpt * hyp.kpt,
             "kpt_conf": lkconf * hyp.kpt_conf,
+            "kpt_l1": lkl1 * hyp.kpt_l1,
         }
         total = sum(weighted.values()) * batch
         return total, {name: float(v.detach()) for name, v in weighted.items()}
