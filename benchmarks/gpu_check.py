@@ -10,23 +10,11 @@ conf 0.25 and 0.001). Exits 0 with a message when no GPU provider is available.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
-
-
-def _median_ms(fn, runs: int) -> float:
-    fn()
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
 
 
 def _compare(cpu_poses, gpu_poses) -> str:
@@ -60,11 +48,12 @@ def main(argv=None) -> int:
     from yolopose.errors import YoloPoseError
     from yolopose.images import load_image
 
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from postprocess import export_s6_onnx, median_ms
+
     tmp = None
     model = args.model
     if model is None:
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        from postprocess import export_s6_onnx
 
         tmp = tempfile.TemporaryDirectory()
         print("exporting yolov5s6-pose to ONNX (random weights) ...", flush=True)
@@ -78,7 +67,7 @@ def main(argv=None) -> int:
     cpu = PoseEstimator(model, device="cpu")
     x, transforms = cpu.preprocess([image])
     cpu_raw = cpu.infer(x)
-    cpu_ms = _median_ms(lambda: cpu.infer(x), max(3, args.runs // 4))
+    cpu_ms = median_ms(lambda: cpu.infer(x), max(3, args.runs // 4))
     print(f"{Path(model).name}: cpu {cpu_ms:.2f} ms median")
     for device, provider in wanted:
         try:
@@ -88,7 +77,7 @@ def main(argv=None) -> int:
             continue
         raw = est.infer(x)
         diff = max(float(np.abs(a - b).max()) for a, b in zip(cpu_raw, raw))
-        ms = _median_ms(lambda: est.infer(x), args.runs)
+        ms = median_ms(lambda: est.infer(x), args.runs)
         print(f"{device} ({provider}): {ms:.2f} ms median, {cpu_ms / ms:.1f}x the CPU; max raw output diff {diff:.2e}")
         for conf in (0.25, 0.001):
             a = cpu.postprocess(cpu_raw, transforms, conf=conf)[0]
