@@ -1,0 +1,173 @@
+"""yolopose.coco_eval: the numpy backend against pycocotools run directly, and input checks."""
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import json
+
+import numpy as np
+import pytest
+
+from yolopose import coco_eval
+from yolopose.errors import ConfigError, DatasetError
+from yolopose.keypoints import COCO_OKS_SIGMAS
+
+SIGMAS = np.array(COCO_OKS_SIGMAS)
+
+
+def _person(rng: np.random.Generator, ann_id: int, image_id: int, crowd: bool = False) -> dict:
+    w, h = rng.uniform(8, 180, 2)
+    x, y = rng.uniform(0, 300, 2)
+    k = np.zeros((17, 3))
+    k[:, 0] = x + rng.uniform(0, w, 17)
+    k[:, 1] = y + rng.uniform(0, h, 17)
+    k[:, 2] = rng.choice([0, 1, 2], 17, p=[0.25, 0.15, 0.6])
+    k[k[:, 2] == 0, :2] = 0
+    if rng.random() < 0.05:  # a person with no labelled keypoint
+        k[:] = 0
+    return {
+        "id": ann_id, "image_id": image_id, "category_id": 1, "bbox": [x, y, w, h],
+        "area": float(w * h * rng.uniform(0.4, 1.0)), "iscrowd": int(crowd),
+        "keypoints": k.ravel().tolist(), "num_keypoints": int((k[:, 2] > 0).sum()),
+    }
+
+
+def _dataset(seed: int, n_images: int = 25):
+    """Ground truth and noisy detections (good, poor, duplicated and spurious ones, tied scores)."""
+    rng = np.random.default_rng(seed)
+    images = [{"id": i + 1, "width": 480, "height": 400, "file_name": f"{i}.jpg"} for i in range(n_images)]
+    anns, results = [], []
+    for img in images:
+        for _ in range(int(rng.integers(0, 6))):
+            gt = _person(rng, len(anns) + 1, img["id"], crowd=rng.random() < 0.05)
+            anns.append(gt)
+            k = np.asarray(gt["keypoints"]).reshape(17, 3)
+            x, y, w, h = gt["bbox"]
+            for _ in range(int(rng.integers(0, 3))):
+                noise = rng.uniform(0.5, 12)
+                kk = k.copy()
+                kk[:, 0] = np.where(k[:, 2] > 0, k[:, 0], x + w / 2) + rng.normal(0, noise, 17)
+                kk[:, 1] = np.where(k[:, 2] > 0, k[:, 1], y + h / 2) + rng.normal(0, noise, 17)
+                kk[:, 2] = rng.random(17)
+                box = [x + rng.normal(0, 3), y + rng.normal(0, 3), w * rng.uniform(0.8, 1.2), h * rng.uniform(0.8, 1.2)]
+                results.append({"image_id": img["id"], "category_id": 1, "bbox": box,
+                                "score": float(np.round(rng.random(), 2)), "keypoints": kk.ravel().tolist()})
+        for _ in range(int(rng.integers(0, 3))):  # false positives
+            results.append({"image_id": img["id"], "category_id": 1, "bbox": rng.uniform(1, 150, 4).tolist(),
+                            "score": float(rng.random()), "keypoints": rng.uniform(0, 400, 51).tolist()})
+    gt = {"images": images, "annotations": anns, "categories": [{"id": 1, "name": "person"}]}
+    return gt, results
+
+
+def _pycocotools_stats(gt: dict, results: list, iou_type: str) -> np.ndarray:
+    pytest.importorskip("pycocotools")
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco_gt = COCO()
+        coco_gt.dataset = copy.deepcopy(gt)
+        coco_gt.createIndex()
+        coco_dt = coco_gt.loadRes(copy.deepcopy(results))
+        e = COCOeval(coco_gt, coco_dt, iou_type)
+        e.evaluate()
+        e.accumulate()
+        e.summarize()
+    return np.asarray(e.stats)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_numpy_backend_matches_pycocotools(seed):
+    gt, results = _dataset(seed)
+    ours = coco_eval.evaluate(gt, results, backend="numpy")
+    kp = _pycocotools_stats(gt, results, "keypoints")
+    box = _pycocotools_stats(gt, results, "bbox")
+    np.testing.assert_allclose([ours[n] for n in coco_eval.KEYPOINT_METRICS], kp, rtol=0, atol=1e-12)
+    np.testing.assert_allclose([ours[n] for n in coco_eval.BOX_METRICS], box, rtol=0, atol=1e-12)
+    assert 0.05 < ours["AP"] < 0.95 and 0.05 < ours["box_AP"] < 0.95  # a non-trivial case
+
+
+def test_keypoint_only_results_use_keypoint_extent_like_pycocotools():
+    gt, results = _dataset(5)
+    kp_only = [{k: v for k, v in r.items() if k != "bbox"} for r in results]
+    ours = coco_eval.evaluate(gt, kp_only, iou_types=("keypoints",), backend="numpy")
+    np.testing.assert_allclose([ours[n] for n in coco_eval.KEYPOINT_METRICS], _pycocotools_stats(gt, kp_only, "keypoints"), atol=1e-12)
+
+
+def test_pycocotools_backend_agrees_and_perfect_results_score_one(tmp_path):
+    gt, results = _dataset(7)
+    a = coco_eval.evaluate(gt, results, backend="numpy")
+    b = coco_eval.evaluate(gt, results, backend="pycocotools") if "pycocotools" in coco_eval.available_backends() else a
+    assert a == pytest.approx(b, abs=1e-12)
+    def perfect(anns):
+        return [{"image_id": g["image_id"], "category_id": 1, "bbox": g["bbox"], "score": 1.0, "keypoints": g["keypoints"]} for g in anns]
+
+    path = tmp_path / "gt.json"
+    path.write_text(json.dumps(gt))
+    people = [g for g in gt["annotations"] if not g["iscrowd"]]
+    m = coco_eval.evaluate(path, perfect([g for g in people if g["num_keypoints"] > 0]), iou_types=("keypoints",), backend="numpy")
+    assert m["AP"] == pytest.approx(1.0) and m["AR"] == pytest.approx(1.0)
+    m = coco_eval.evaluate(path, perfect(people), iou_types=("bbox",), backend="numpy")
+    assert m["box_AP"] == pytest.approx(1.0) and "AP" not in m
+
+
+def test_no_results_gives_zero_ap():
+    gt, _ = _dataset(3)
+    for backend in coco_eval.available_backends():
+        m = coco_eval.evaluate(gt, [], backend=backend)
+        assert m["AP"] == 0.0 and m["box_AP"] == 0.0
+
+
+def test_bad_inputs_raise_clear_errors(tmp_path):
+    gt, results = _dataset(1)
+    with pytest.raises(DatasetError, match="not found"):
+        coco_eval.evaluate(tmp_path / "missing.json", results)
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(DatasetError, match="bad.json"):
+        coco_eval.evaluate(bad, results)
+    with pytest.raises(ConfigError, match="image_id 999"):
+        coco_eval.evaluate(gt, [dict(results[0], image_id=999)])
+    with pytest.raises(ConfigError, match="keypoint values"):
+        coco_eval.evaluate(gt, [dict(results[0], keypoints=[1, 2, 3])])
+    with pytest.raises(ConfigError, match="backend"):
+        coco_eval.evaluate(gt, results, backend="matlab")
+    broken = copy.deepcopy(gt)
+    broken["annotations"][0]["bbox"] = [1, 2]
+    with pytest.raises(DatasetError, match="annotation #0"):
+        coco_eval.evaluate(broken, results)
+
+
+def test_other_keypoint_counts_need_sigmas():
+    gt, results = _dataset(2)
+    for a in gt["annotations"]:
+        a["keypoints"] = a["keypoints"][:15]
+    five = [dict(r, keypoints=r["keypoints"][:15]) for r in results]
+    with pytest.raises(ConfigError, match="sigmas"):
+        coco_eval.evaluate(gt, five, iou_types=("keypoints",))
+    m = coco_eval.evaluate(gt, five, iou_types=("keypoints",), backend="numpy", sigmas=SIGMAS[:5])
+    assert 0.0 <= m["AP"] <= 1.0
+
+
+def test_pycocotools_missing_names_the_extra(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_pycocotools(name, *args, **kwargs):
+        if name.startswith("pycocotools"):
+            raise ImportError("no pycocotools")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_pycocotools)
+    gt, results = _dataset(0)
+    assert coco_eval.available_backends() == ("numpy",)
+    with pytest.raises(ImportError, match=r'pip install "yolopose\[eval\]"'):
+        coco_eval.evaluate(gt, results, backend="pycocotools")
+
+
+def test_format_metrics_lists_both_rows():
+    gt, results = _dataset(0)
+    text = coco_eval.format_metrics(coco_eval.evaluate(gt, results, backend="numpy"))
+    assert "keypoints" in text and "box" in text and "AP50" in text

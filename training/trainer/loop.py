@@ -1,0 +1,220 @@
+"""``train(cfg)``: the run from data to best.pt, composed of the small pieces of this package."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
+
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from yolopose.errors import ConfigError
+from yolopose.fileio import atomic_write_text
+
+from ..loss import LossHyp, PoseLoss
+from ..validator import ValidationResult, Validator
+from .checkpointing import load_resume_checkpoint, model_for_training, save_training_checkpoint
+from .config import TrainConfig
+from .distributed import DistContext, init_distributed, set_threads, shutdown
+from .ema import ModelEMA
+from .epoch import EpochParts, train_one_epoch
+from .loaders import TrainData, build_train_data
+from .optim import accumulate_steps, build_optimizer, warmup_iterations
+from .results import ResultsLog, plot_results, read_results
+
+__all__ = ["EpochEnd", "TrainResult", "train"]
+
+
+@dataclass
+class EpochEnd:
+    """Handed to callbacks after each epoch (and its checkpoint); a callback returning ``True``
+    stops the run cleanly after this epoch (e.g. early stopping)."""
+
+    epoch: int
+    losses: Dict[str, float]
+    metrics: Optional[Dict[str, float]]
+    model: nn.Module  # the training model (unwrapped)
+    ema: ModelEMA
+    ctx: DistContext
+    out_dir: Path
+
+
+Callback = Callable[[EpochEnd], Optional[bool]]
+
+
+@dataclass
+class TrainResult:
+    """Where the run wrote its files and how it ended."""
+
+    out_dir: Path
+    last: Path
+    best: Optional[Path]
+    epochs_done: int
+    metrics: Dict[str, float] = field(default_factory=dict)
+    best_fitness: float = 0.0
+    seconds: float = 0.0
+    rank: int = 0  # of the process that returns it (only rank 0 wrote the files)
+
+
+def _echo(ctx: DistContext, text: str) -> None:
+    if ctx.is_main:
+        print(text, flush=True)
+
+
+def _resolve_config(cfg: TrainConfig, resume: bool) -> Tuple[TrainConfig, Optional[Dict[str, Any]]]:
+    """On resume, the stored configuration wins (only device and workers may change)."""
+    if not resume:
+        cfg.check_model_source()
+        return cfg, None
+    ckpt = load_resume_checkpoint(cfg.out)
+    stored = TrainConfig.from_dict(ckpt["train_args"], source=str(Path(cfg.out) / "last.pt"))
+    stored = stored.replace(device=cfg.device, workers=cfg.workers, out=cfg.out)
+    if int(ckpt["epoch"]) + 1 >= stored.epochs:
+        raise ConfigError(f"{Path(cfg.out) / 'last.pt'}: training already finished ({stored.epochs} epochs); nothing to resume")
+    return stored, ckpt
+
+
+def train(cfg: TrainConfig, resume: bool = False, callbacks: Sequence[Callback] = ()) -> TrainResult:
+    """Train (or, with ``resume``, continue ``cfg.out/last.pt``) and return where results are.
+
+    Run under ``torchrun`` for several processes. Writes ``last.pt``, ``best.pt``,
+    ``results.csv``, ``results.png`` and ``config.json`` into ``cfg.out`` (rank 0 only).
+    """
+    start_time = time.perf_counter()
+    ctx = init_distributed(cfg.device)
+    try:
+        return _train(cfg, resume, callbacks, ctx, start_time)
+    finally:
+        shutdown(ctx)
+
+
+def _train(cfg: TrainConfig, resume: bool, callbacks: Sequence[Callback], ctx: DistContext, start_time: float) -> TrainResult:
+    cfg, ckpt = _resolve_config(cfg, resume)
+    set_threads(ctx.world_size)
+    out = Path(cfg.out)
+    if cfg.batch % ctx.world_size:
+        raise ConfigError(f"--batch {cfg.batch} is not divisible by the {ctx.world_size} processes")
+    batch = cfg.batch // ctx.world_size
+    torch.manual_seed(cfg.seed)
+    data: TrainData = build_train_data(cfg, ctx, batch)
+
+    # model, loss, optimizer, EMA
+    net = model_for_training(cfg, data.num_keypoints, data.name) if ckpt is None else _model_from_resume(ckpt)
+    net = net.to(ctx.device)
+    hyp = LossHyp.from_mapping(cfg.hyp).scaled(len(net.strides), net.num_classes, cfg.imgsz)
+    criterion = PoseLoss(net, hyp)
+    optimizer = build_optimizer(net, cfg, cfg.batch)
+    ema = ModelEMA(net, cfg.ema_decay, cfg.ema_tau)
+    use_amp = cfg.amp and ctx.device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    start_epoch, best_fitness, last_metrics = 0, -1.0, {}
+    if ckpt is not None:
+        optimizer.load_state_dict(ckpt["optimizer"])
+        ema.load_state_dict(ckpt["ema"], ckpt["ema_updates"])
+        if ckpt.get("scaler"):
+            scaler.load_state_dict(ckpt["scaler"])
+        start_epoch = int(ckpt["epoch"]) + 1
+        best_fitness = float(ckpt.get("best_fitness", -1.0))
+        last_metrics = dict(ckpt.get("metrics") or {})
+    model: nn.Module = net
+    if ctx.distributed:
+        model = DistributedDataParallel(net, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
+
+    parts = EpochParts(
+        cfg=cfg,
+        ctx=ctx,
+        model=model,
+        criterion=criterion,
+        optimizer=optimizer,
+        scaler=scaler,
+        ema=ema,
+        loader=data.loader,
+        generator=data.generator,
+        batch=batch,
+        accumulate=accumulate_steps(cfg, cfg.batch),
+        warmup_iters=warmup_iterations(cfg, len(data.loader)),
+    )
+    validator: Optional[Validator] = None
+    if ctx.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out / "config.json", json.dumps(cfg.to_dict(), indent=2, sort_keys=True))
+        if data.val_dataset is not None:
+            validator = Validator(
+                data.val_dataset,
+                data.collate,
+                data.val_ground_truth,
+                batch=batch,
+                workers=min(cfg.num_workers, 2),
+                device=ctx.device,
+                conf=cfg.conf,
+                iou=cfg.iou,
+                max_det=cfg.max_det,
+            )
+    log = ResultsLog(out / "results.csv", read_results(out / "results.csv") if ckpt is not None and (out / "results.csv").is_file() else None)
+    group_names = [g.get("name", str(i)) for i, g in enumerate(optimizer.param_groups)]
+    _echo(
+        ctx,
+        f"training {net.name} ({sum(p.numel() for p in net.parameters()) / 1e6:.2f} M params) on {data.name}: "
+        f"{data.train_images} train images, {data.val_images} val images, imgsz {cfg.imgsz}, batch {cfg.batch} "
+        f"({ctx.world_size} process{'es' if ctx.world_size > 1 else ''}, {ctx.device}), epochs {start_epoch + 1}..{cfg.epochs}, "
+        f"accumulate {parts.accumulate}, warmup {parts.warmup_iters} iterations -> {out}",
+    )
+
+    epoch = start_epoch - 1
+    best_path: Optional[Path] = out / "best.pt" if (out / "best.pt").is_file() else None
+    for epoch in range(start_epoch, cfg.epochs):
+        t0 = time.perf_counter()
+        losses = train_one_epoch(parts, epoch)
+        lrs = {f"lr/{n}": g["lr"] for n, g in zip(group_names, optimizer.param_groups)}
+        metrics: Optional[Dict[str, float]] = None
+        final = epoch == cfg.epochs - 1
+        stop = improved = False
+        if ctx.is_main:
+            if validator is not None and ((epoch + 1) % cfg.val_interval == 0 or final):
+                result: ValidationResult = validator(ema.ema)
+                metrics = last_metrics = result.metrics
+                _echo(ctx, result.table())
+                if result.fitness > best_fitness:
+                    best_fitness, improved = result.fitness, True
+            row: Dict[str, Any] = {"epoch": epoch, **{f"train/{k}": v for k, v in losses.items()}, **lrs}
+            row.update({f"val/{k}": v for k, v in (metrics or {}).items()})
+            row["time_s"] = time.perf_counter() - t0
+            log.add(row)
+            log.write(group_names)
+            fields = dict(model=model, ema=ema, optimizer=optimizer, scaler=scaler, cfg=cfg, epoch=epoch, best_fitness=best_fitness)
+            save_training_checkpoint(out / "last.pt", metrics=last_metrics, **fields)
+            if improved:
+                best_path = save_training_checkpoint(out / "best.pt", metrics=last_metrics, **fields)
+            if cfg.plots and (metrics is not None or final):  # plotting is slow on a busy CPU
+                plot_results(log.rows, out / "results.png", title=f"{net.name} on {data.name}")
+        report = EpochEnd(epoch, losses, metrics, net, ema, ctx, out)
+        for cb in callbacks:
+            stop = bool(cb(report)) or stop
+        ctx.barrier()
+        if stop:
+            _echo(ctx, f"stopped by a callback after epoch {epoch + 1}")
+            break
+    seconds = time.perf_counter() - start_time
+    if ctx.is_main and last_metrics:
+        _echo(ctx, f"done: {epoch + 1} epochs in {seconds / 60:.1f} min; results in {out}")
+    return TrainResult(
+        out_dir=out,
+        last=out / "last.pt",
+        best=best_path,
+        epochs_done=epoch + 1,
+        metrics=dict(last_metrics),
+        best_fitness=best_fitness,
+        seconds=seconds,
+        rank=ctx.rank,
+    )
+
+
+def _model_from_resume(ckpt: Dict[str, Any]) -> nn.Module:
+    from ..models import ModelConfig, create_model
+
+    net = create_model(ModelConfig.from_dict(ckpt["config"], source="last.pt"))
+    net.load_state_dict(ckpt["train_model"], strict=True)
+    return net.train()
