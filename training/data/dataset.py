@@ -9,7 +9,6 @@ from original pixels to network input; identity for augmented training items).
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -90,7 +89,7 @@ class PoseDataset(Dataset):
     def _generator(self) -> np.random.Generator:
         seed = int(torch.initial_seed()) % (2**63)
         if self._rng is None or self._rng_seed != seed:
-            self._rng = np.random.default_rng([seed, os.getpid()])
+            self._rng = np.random.default_rng(seed)  # torch seeds each worker differently
             self._rng_seed = seed
         return self._rng
 
