@@ -9,6 +9,7 @@ torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
 from yolopose.training.checkpoint import save_checkpoint  # noqa: E402
+from yolopose.training.loss import PoseLoss  # noqa: E402
 
 from _tiny_pose import tiny_model  # noqa: E402
 
@@ -54,7 +55,7 @@ def test_qat_steps_checkpoint_and_int8_tflite(tmp_path):
     metrics = qat_finetune(graph, model, _generated_batches(3), QATSettings(epochs=2, lr=1e-3),
                            on_step=lambda e, i, terms: seen.append(terms))
     assert len(seen) == 6 and all(np.isfinite(v) for v in metrics.values())
-    assert set(metrics) == {"box", "obj", "cls", "kpt", "kpt_conf"}
+    assert set(metrics) == set(PoseLoss.TERMS)
     after = graph.float_state_dict()
     assert any(not torch.equal(before[k], after[k]) for k in before)  # the weights were trained
 
@@ -110,6 +111,6 @@ def test_qat_command_on_a_checkpoint(tmp_path):
     assert result.exit_code == 0, result.output
     ckpt = torch.load(out, map_location="cpu", weights_only=True)
     assert ckpt["qat"] is True and ckpt["imgsz"] == [IMGSZ, IMGSZ]
-    assert set(ckpt["metrics"]) == {f"train/{k}" for k in ("box", "obj", "cls", "kpt", "kpt_conf")}
+    assert set(ckpt["metrics"]) == {f"train/{k}" for k in PoseLoss.TERMS}
     again = runner.invoke(main, ["qat", "--weights", str(out), "--data", str(tmp_path / "data"), "--out", str(out)])
     assert again.exit_code != 0 and "already a QAT checkpoint" in again.output
