@@ -20,17 +20,9 @@ from typing import Any, Dict, List, Optional
 
 import click
 
+from yolopose.bench import cpu_model
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def machine_description(device: str) -> str:
@@ -40,7 +32,7 @@ def machine_description(device: str) -> str:
     if device.startswith("cuda") and torch.cuda.is_available():
         hw = torch.cuda.get_device_name(torch.device(device))
     else:
-        hw = f"{_cpu_name()}, {os.cpu_count()} CPU cores (shared with other jobs)"
+        hw = f"{cpu_model()}, {os.cpu_count()} CPU cores (shared with other jobs)"
     return f"{hw}; {platform.system()} {platform.release()}; Python {platform.python_version()}; torch {torch.__version__}"
 
 

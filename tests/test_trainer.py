@@ -72,6 +72,19 @@ def test_cosine_schedule_and_warmup():
     assert all(g["lr"] == pytest.approx(0.006) for g in opt.param_groups)
 
 
+def test_adamw_option_warms_up_beta1_and_biases_from_zero():
+    cfg = TrainConfig(data="x", model=MODEL, batch=16, nbs=16, optimizer="adamw", lr0=0.002)
+    opt = build_optimizer(create_model(MODEL), cfg, batch=16)
+    assert isinstance(opt, torch.optim.AdamW) and {g["name"] for g in opt.param_groups} == {"bias", "weight", "norm"}
+    apply_warmup(opt, 0, 100, 0, cfg, batch=16)
+    assert all(g["lr"] == 0.0 for g in opt.param_groups)  # no SGD-style 0.1 bias lr for Adam
+    assert all(g["betas"][0] == pytest.approx(0.8) and "momentum" not in g for g in opt.param_groups)
+    apply_warmup(opt, 100, 100, 0, cfg, batch=16)
+    assert all(g["lr"] == pytest.approx(0.002) and g["betas"][0] == pytest.approx(0.937) for g in opt.param_groups)
+    with pytest.raises(ConfigError, match="--optimizer"):
+        TrainConfig(data="x", model=MODEL, optimizer="lion")
+
+
 def test_ema_ramps_up_and_averages():
     model = torch.nn.Linear(2, 2)
     ema = ModelEMA(model, decay=0.9999, tau=10)

@@ -36,6 +36,7 @@ class TrainConfig:
     out: str = "runs/train"
     seed: int = 0
     # optimizer and schedule
+    optimizer: str = "sgd"  # "sgd" (nesterov) or "adamw"; see trainer.optim.OPTIMIZERS
     lr0: float = 0.01
     lrf: float = 0.2  # final lr = lr0 * lrf (cosine)
     momentum: float = 0.937
@@ -71,6 +72,8 @@ class TrainConfig:
             fail("--workers", f"must be >= 0, got {self.workers}")
         if not (0.0 < self.lr0 and 0.0 < self.lrf <= 1.0):
             fail("lr0/lrf", f"need lr0 > 0 and 0 < lrf <= 1, got {self.lr0}, {self.lrf}")
+        if self.optimizer not in ("sgd", "adamw"):
+            fail("--optimizer", f"must be sgd or adamw, got {self.optimizer!r}")
         if not (0.0 <= self.conf < 1.0 and 0.0 < self.iou <= 1.0):
             fail("conf/iou", f"need 0 <= conf < 1 and 0 < iou <= 1, got {self.conf}, {self.iou}")
 
