@@ -57,6 +57,8 @@ def export(
     out: PathLike = "exports",
     verify: bool = True,
     simplify: bool = True,
+    trained_on: Optional[str] = None,
+    description: Optional[str] = None,
     log: Optional[Callable[[str], None]] = None,
 ) -> List[ExportResult]:
     """Export ``weights`` (checkpoint path, registered model name, or a ``YoloPoseModel``) to each
@@ -66,7 +68,8 @@ def export(
     QAT checkpoint (``yolopose-train qat``) and takes the int8 quantization from it. Every artifact
     carries :class:`~yolopose.metadata.ModelMetadata` and, with ``verify``, is run with its engine
     on fixed inputs and compared with torch (fp32 must agree within 1e-2 px, else
-    :class:`ExportError`). Returns one :class:`ExportResult` per artifact.
+    :class:`ExportError`). ``trained_on`` / ``description`` go into the metadata (say what the
+    weights were trained on). Returns one :class:`ExportResult` per artifact.
     """
     log = log or (lambda msg: None)
     base = [] if (int8 or fp16) and tuple(precisions) == ("fp32",) else list(precisions)
@@ -79,7 +82,7 @@ def export(
     options = ExportOptions(
         imgsz=hw, precisions=tuple(precs), batch=batch, dynamic=dynamic,
         calib=None if calib is None else os.fspath(calib), calib_images=calib_images,
-        qat=qat, out=Path(out), verify=verify, simplify=simplify,
+        qat=qat, out=Path(out), verify=verify, simplify=simplify, trained_on=trained_on, description=description,
     )
     job = ExportJob(source, options, hw, log)
     log(f"exporting {source.label} at {hw[0]}x{hw[1]}, batch {'dynamic' if dynamic else batch}: "

@@ -43,9 +43,13 @@ def _imgsz(value: Optional[str]):
 @click.option("--dynamic", is_flag=True, help="Dynamic batch dimension (ONNX, OpenVINO).")
 @click.option("--out", "-o", default="exports", show_default=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--no-verify", is_flag=True, help="Skip running each artifact against torch.")
+@click.option("--trained-on", default=None, metavar="TEXT",
+              help="What the weights were trained on, for the metadata [default: the training data's folder name].")
+@click.option("--description", default=None, metavar="TEXT", help="Free-text model description for the metadata.")
 @click.version_option(__version__, prog_name="yolopose-export")
 def main(weights: str, formats: Tuple[str, ...], imgsz: Optional[str], int8: bool, fp16: bool, fp32: Optional[bool],
-         calib: Optional[str], calib_images: int, qat: bool, batch: int, dynamic: bool, out: str, no_verify: bool) -> None:
+         calib: Optional[str], calib_images: int, qat: bool, batch: int, dynamic: bool, out: str, no_verify: bool,
+         trained_on: Optional[str], description: Optional[str]) -> None:
     """Export WEIGHTS (a checkpoint, or a registered model name for fresh weights) to ONNX,
     OpenVINO IR and/or TFLite; every artifact carries yolopose metadata and is verified against torch.
 
@@ -70,7 +74,7 @@ def main(weights: str, formats: Tuple[str, ...], imgsz: Optional[str], int8: boo
         results = export(
             weights, list(formats), imgsz=_imgsz(imgsz), precisions=tuple(precisions), calib=calib,
             calib_images=calib_images, qat=qat, batch=batch, dynamic=dynamic, out=out,
-            verify=not no_verify, log=log,
+            verify=not no_verify, trained_on=trained_on, description=description, log=log,
         )
     except YoloPoseError as exc:
         click.echo(f"error: {exc}", err=True)

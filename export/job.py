@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 import torch
@@ -83,8 +83,8 @@ class ExportJob:
             input_dtype=input_dtype,
             batch=self.batch,
             version=__version__,
-            trained_on=str((ckpt.get("train_args") or {}).get("data", "")) if ckpt else "",
-            description=f"YOLO-Pose {self.source.name} exported by yolopose {__version__}",
+            trained_on=self.options.trained_on if self.options.trained_on is not None else _data_name(ckpt),
+            description=self.options.description or f"YOLO-Pose {self.source.name} exported by yolopose {__version__}",
             extra=info,
         )
 
@@ -113,3 +113,9 @@ class ExportJob:
 
     def out_path(self, name: str) -> Path:
         return Path(self.options.out) / name
+
+
+def _data_name(ckpt: Mapping[str, Any]) -> str:
+    """The training data's folder or file name (not its full local path)."""
+    data = str((ckpt.get("train_args") or {}).get("data", "") or "")
+    return Path(data).name if data else ""

@@ -34,6 +34,8 @@ class ExportOptions:
     fp32_tolerance_px: float = 1e-2
     simplify: bool = True
     seed: int = 0
+    trained_on: Optional[str] = None  # metadata "trained_on" (None: the training data's folder name)
+    description: Optional[str] = None  # metadata "description" (None: model and yolopose version)
 
     def __post_init__(self) -> None:
         unknown = [p for p in self.precisions if p not in PRECISIONS]

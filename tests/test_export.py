@@ -53,7 +53,8 @@ def exported(tmp_path_factory):
     out = tmp_path_factory.mktemp("export")
     model = tiny_model("silu")
     ckpt = save_checkpoint(out / "tiny.pt", model=model, imgsz=IMGSZ)
-    results = export(ckpt, "all", imgsz=IMGSZ, precisions=("fp32", "fp16", "int8"), calib_images=8, out=out / "artifacts")
+    results = export(ckpt, "all", imgsz=IMGSZ, precisions=("fp32", "fp16", "int8"), calib_images=8, out=out / "artifacts",
+                     trained_on="synthetic figures, not COCO")
     return model, results
 
 
@@ -73,6 +74,7 @@ def test_every_format_and_precision_matches_torch_through_the_sdk(exported):
         assert r.path.exists() and r.size_bytes > 0 and r.verified
         raw, meta = _sdk_raw(r.path, images)
         assert meta.precision == r.precision and meta.model == tiny_config().name
+        assert meta.trained_on == "synthetic figures, not COCO"
         assert meta.quantization == ("ptq" if r.precision == "int8" else None)
         assert len(raw) == 9
         by_shape = {tuple(a.shape): a for a in raw}
