@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Build the model bundled with the package (yolopose/assets) from nothing but this repository:
+#   1. synthetic data + training (examples/train_default.sh),
+#   2. quantization-aware fine-tuning,
+#   3. export: int8 TFLite from the QAT checkpoint, fp32 ONNX from the trained one,
+#   4. copy both (and a few held-out sample images with their ground truth) into sdk/assets,
+#   5. measure them through the SDK: COCO keypoint AP (`yolopose eval`) and latency (`yolopose bench`).
+#
+#   bash examples/build_default_model.sh [RUN_DIR]       # default RUN_DIR: runs/default
+#
+# The model is trained on synthetic figures, NOT on COCO; its metadata says so.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "$0")" && pwd)"
+REPO="$(dirname "$HERE")"
+RUN_DIR=${1:-runs/default}
+DATA=${DATA:-$RUN_DIR/synth}
+QAT_EPOCHS=${QAT_EPOCHS:-2}
+QAT_LR=${QAT_LR:-0.0001}
+HYP=${HYP:-'{"kpt_l1": 0.3, "mosaic": 0.5, "scale": 0.3}'}
+ASSETS="$REPO/sdk/assets"
+RESULTS="$REPO/docs/results"
+TRAINED_ON="yolopose synthetic figures (yolopose-train synth, seed 0), NOT COCO: not expected to work on photographs"
+
+# 1. train (skipped when a trained checkpoint is already there)
+if [ ! -f "$RUN_DIR/train/best.pt" ]; then
+  DATA="$DATA" bash "$HERE/train_default.sh" "$RUN_DIR"
+fi
+
+# 2. QAT fine-tune
+yolopose-train qat --weights "$RUN_DIR/train/best.pt" --data "$DATA" --epochs "$QAT_EPOCHS" --lr "$QAT_LR" \
+  --hyp "$HYP" --out "$RUN_DIR/qat/qat.pt"
+
+# 3. export (each artifact is verified against torch by the exporter)
+yolopose-export "$RUN_DIR/qat/qat.pt" --format tflite --int8 --qat --calib "$DATA" --out "$RUN_DIR/export" \
+  --trained-on "$TRAINED_ON"
+yolopose-export "$RUN_DIR/train/best.pt" --format onnx --out "$RUN_DIR/export" --trained-on "$TRAINED_ON"
+
+# 4. bundle
+cp "$(ls "$RUN_DIR"/export/*int8-qat*.tflite | head -n 1)" "$ASSETS/default_int8.tflite"
+cp "$(ls "$RUN_DIR"/export/*fp32.onnx | head -n 1)" "$ASSETS/default_fp32.onnx"
+python "$REPO/benchmarks/default_model.py" samples --data "$DATA" --out "$ASSETS/samples" --count 3
+
+# 5. measure through the SDK
+mkdir -p "$RESULTS"
+VAL_JSON="$DATA/annotations/person_keypoints_val.json"
+for model in default_int8.tflite default_fp32.onnx; do
+  yolopose eval "$ASSETS/$model" --data "$VAL_JSON" --images "$DATA/images/val" \
+    --metrics "$RUN_DIR/eval_${model%%.*}.json" --no-progress
+done
+yolopose bench "$ASSETS/default_fp32.onnx" "$ASSETS/default_int8.tflite" --threads 2 --runs 100 \
+  --json "$RUN_DIR/bench_default.json" --plot "$RESULTS/default_model_bench.png" --no-progress
+yolopose predict "$ASSETS/samples/" --save-dir "$RUN_DIR/quickstart"
+python "$REPO/benchmarks/default_model.py" report --run "$RUN_DIR" --out "$RESULTS/default_model.md"
