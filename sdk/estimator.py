@@ -92,6 +92,11 @@ class PoseEstimator:
         return self.plan.metadata
 
     @property
+    def model_path(self) -> Path:
+        """The model file being run."""
+        return Path(self.runtime.path)
+
+    @property
     def backend(self) -> str:
         return self.runtime.name
 
