@@ -107,9 +107,11 @@ def report(run: str, out: str) -> None:
     ]
     if bench:
         sysinfo = bench.get("system", {})
+        cores = sysinfo.get("cores", "?")
+        cores = cores.get("usable", "?") if isinstance(cores, dict) else cores
         lines += [
             "",
-            f"`yolopose bench` on {sysinfo.get('cpu', '?')} ({sysinfo.get('cores', '?')} cores), "
+            f"`yolopose bench` on {sysinfo.get('cpu', '?')} ({cores} cores), "
             f"{bench.get('settings', {}).get('threads', '-')} threads, median ms:",
             "",
             "| artifact | size MB | preprocess | inference | postprocess | total | FPS |",

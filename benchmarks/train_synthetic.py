@@ -84,7 +84,7 @@ def render_markdown(rep: Dict[str, Any], plot_name: str) -> str:
         f"| {_fmt(final.get('box_AP50'))} | {len(rows)} | {tr.get('images', '?')} ({tr.get('people', '?')}) "
         f"| {va.get('images', '?')} ({va.get('people', '?')}) | {rep['seconds'] / 60:.1f} min | {rep['machine']} |",
         "",
-        f"Settings: batch {cfg['batch']}, nominal batch {cfg['nbs']}, SGD lr0 {cfg['lr0']} (cosine to x{cfg['lrf']}), "
+        f"Settings: batch {cfg['batch']}, nominal batch {cfg['nbs']}, {cfg.get('optimizer', 'sgd').upper()} lr0 {cfg['lr0']} (cosine to x{cfg['lrf']}), "
         f"warmup {cfg['warmup_epochs']} epochs, EMA, augmentation {'on (mosaic, affine, HSV, flip)' if cfg['augment'] else 'off'}, "
         f"seed {cfg['seed']}, overrides {json.dumps(cfg.get('hyp') or {})}.",
         "",

@@ -15,7 +15,8 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(dirname "$HERE")"
 RUN_DIR=${1:-runs/default}
 DATA=${DATA:-$RUN_DIR/synth}
-QAT_EPOCHS=${QAT_EPOCHS:-2}
+QAT_EPOCHS=${QAT_EPOCHS:-1}
+QAT_STEPS=${QAT_STEPS:-80}       # optimizer steps per QAT epoch (fake-quant training is slow on a CPU)
 QAT_LR=${QAT_LR:-0.0001}
 HYP=${HYP:-'{"kpt_l1": 0.3, "mosaic": 0.5, "scale": 0.3}'}
 ASSETS="$REPO/sdk/assets"
@@ -28,7 +29,7 @@ if [ ! -f "$RUN_DIR/train/best.pt" ]; then
 fi
 
 # 2. QAT fine-tune
-yolopose-train qat --weights "$RUN_DIR/train/best.pt" --data "$DATA" --epochs "$QAT_EPOCHS" --lr "$QAT_LR" \
+yolopose-train qat --weights "$RUN_DIR/train/best.pt" --data "$DATA" --epochs "$QAT_EPOCHS" --max-steps "$QAT_STEPS" --lr "$QAT_LR" \
   --hyp "$HYP" --out "$RUN_DIR/qat/qat.pt"
 
 # 3. export (each artifact is verified against torch by the exporter)
@@ -39,7 +40,7 @@ yolopose-export "$RUN_DIR/train/best.pt" --format onnx --out "$RUN_DIR/export" -
 # 4. bundle
 cp "$(ls "$RUN_DIR"/export/*int8-qat*.tflite | head -n 1)" "$ASSETS/default_int8.tflite"
 cp "$(ls "$RUN_DIR"/export/*fp32.onnx | head -n 1)" "$ASSETS/default_fp32.onnx"
-python "$REPO/benchmarks/default_model.py" samples --data "$DATA" --out "$ASSETS/samples" --count 3
+python "$REPO/benchmarks/default_model.py" samples --data "$DATA" --out "$ASSETS/samples" --count 3 --max-people 3 --min-height 90
 
 # 5. measure through the SDK
 mkdir -p "$RESULTS"
