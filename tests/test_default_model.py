@@ -73,6 +73,8 @@ def test_predict_cli_on_the_bundled_samples_writes_drawings_and_json(tmp_path):
     assert names == sorted([f"{s}.jpg" for s in stems] + [f"{s}.json" for s in stems])
     record = json.loads((tmp_path / f"{stems[0]}.json").read_text())
     assert record["keypoint_names"][0] == "nose" and "poses" in record
+    shown = CliRunner().invoke(main, ["info", str(ASSETS / "default_fp32.onnx")])
+    assert shown.exit_code == 0 and "trained on: " in shown.output and "NOT COCO" in shown.output
 
 
 def test_default_estimator_uses_the_bundled_model():

@@ -74,6 +74,9 @@ def _print_text(r: Dict[str, Any]) -> None:
             click.echo(f"strides:   {meta['strides']}  anchors/level: {len(meta['anchors'][0])}")
         click.echo(f"keypoints: {meta['num_keypoints']}  classes: {meta['num_classes']}  precision: {meta['precision']}"
                    f"  quantization: {meta['quantization'] or 'none'}")
+        for key in ("trained_on", "description"):
+            if meta.get(key):
+                click.echo(f"{key.replace('_', ' ') + ':':<10} {meta[key]}")
     if "backend" in r:
         click.echo(f"opened with {r['backend']} on {r['device']}")
         for kind in ("inputs", "outputs"):
