@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -22,18 +21,11 @@ from typing import Callable, Dict, List
 
 import numpy as np
 
+from yolopose.bench import cpu_features, cpu_model
+
 MODELS = ("yolov5s6-pose", "yolov5s6-pose-lite")
 FORMATS = ("onnx", "openvino", "tflite")
 TARGETS = {"openvino": 1.5, "onnx": 1.2, "tflite": 1.0}
-
-
-def _cpu_flags() -> str:
-    try:
-        flags = set(Path("/proc/cpuinfo").read_text().split("flags")[1].split("\n")[0].split())
-    except (OSError, IndexError):
-        return platform.processor()
-    wanted = ["avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "amx_bf16"]
-    return ", ".join(f for f in wanted if f in flags) or "no AVX2"
 
 
 def _runner(fmt: str, path: Path, threads: int, ov_config: Dict[str, str]) -> Callable[[np.ndarray], object]:
@@ -120,7 +112,7 @@ def main() -> None:
             print(json.dumps(row), flush=True)
 
     header = "| model | format | fp32 ms | int8 ms | int8 speed-up | target | fp32 MiB | int8 MiB | size ratio |"
-    lines = [f"CPU: {platform.processor() or platform.machine()} ({_cpu_flags()}), {args.threads} threads, "
+    lines = [f"CPU: {cpu_model()} ({', '.join(cpu_features()) or 'no AVX2'}), {args.threads} threads, "
              f"{args.imgsz}x{args.imgsz}, batch 1, median of {args.runs} runs", "", header, "|" + "---|" * 9]
     for r in rows:
         extra = f" (default bf16: {r['fp32_default_ms']:.0f} ms)" if "fp32_default_ms" in r else ""

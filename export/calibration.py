@@ -14,12 +14,11 @@ from typing import List, Optional, Tuple
 import numpy as np
 from PIL import Image
 
-from yolopose.errors import DatasetError, ImageError
+from yolopose.errors import DatasetError
+from yolopose.images import IMAGE_SUFFIXES, open_image
 from yolopose.ops import letterbox
 
-__all__ = ["CalibrationSet", "calibration_images", "IMAGE_SUFFIXES"]
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+__all__ = ["CalibrationSet", "calibration_images"]
 
 
 @dataclass(frozen=True)
@@ -46,15 +45,7 @@ def _from_folder(folder: Path, n: int, imgsz: Tuple[int, int], rng: np.random.Ge
         raise DatasetError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)}) found for calibration")
     if len(files) > n:
         files = [files[i] for i in sorted(rng.choice(len(files), n, replace=False))]
-    out = []
-    for f in files:
-        try:
-            with Image.open(f, formats=["JPEG", "PNG", "BMP", "WEBP"]) as im:
-                arr = np.asarray(im.convert("RGB"))
-        except (OSError, ValueError) as exc:
-            raise ImageError(f"{f}: cannot read calibration image ({exc})") from None
-        out.append(letterbox(arr, imgsz)[0])
-    return out
+    return [letterbox(open_image(f), imgsz)[0] for f in files]  # the SDK's decoding: EXIF, modes, errors
 
 
 def _natural(rng: np.random.Generator, hw: Tuple[int, int]) -> np.ndarray:

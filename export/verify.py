@@ -39,9 +39,9 @@ def keypoint_error(
     anchor of every cell (no threshold, so both sides decode the same candidates)."""
     got = decode(_levels(outputs), strides, anchors, conf_threshold=0.0)
     ref = decode(_levels(reference), strides, anchors, conf_threshold=0.0)
-    errs = [np.abs(g.keypoints[..., :2] - r.keypoints[..., :2]) for g, r in zip(got, ref)]
     if any(g.keypoints.shape != r.keypoints.shape for g, r in zip(got, ref)):
         raise ModelError("artifact and torch decode to different candidate counts (NaN outputs?)")
+    errs = [np.abs(g.keypoints[..., :2] - r.keypoints[..., :2]) for g, r in zip(got, ref)]
     err = np.concatenate([e.ravel() for e in errs])
     if not np.all(np.isfinite(err)):
         return float("inf"), float("inf")
