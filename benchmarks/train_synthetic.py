@@ -2,9 +2,10 @@
 
     python benchmarks/train_synthetic.py report --run runs/default [--train-seconds 5400]
 
-reads ``RUN/train/{config.json,results.csv,results.png}``, ``RUN/val_metrics.json`` (written by
-``yolopose-train val --metrics-json``) and the synthetic dataset's annotations, and writes
-``train_default.md`` (AP, AP50, ..., epochs, images, wall time, machine) and ``train_default.png``
+reads ``RUN/train`` and ``RUN/finetune`` (the two stages; ``config.json``, ``results.csv``),
+``RUN/val_metrics.json`` (written by ``yolopose-train val --metrics-json``) and the synthetic
+dataset's annotations, and writes ``train_default.md`` (AP, AP50, ..., epochs, images, wall time,
+machine, the settings of each stage) and ``train_default.png`` (loss terms and AP over both stages)
 into ``--docs`` (default: the repository's ``docs/results/``) and into the run folder.
 """
 from __future__ import annotations
@@ -45,25 +46,55 @@ def _fmt(v: Optional[float]) -> str:
     return "-" if v is None or v < 0 else f"{v:.3f}"
 
 
+#: run sub-folders of examples/train_default.sh, in order: from scratch, then the fine-tuning stage
+STAGES = ("train", "finetune")
+
+
 def build_report(run: Path, train_seconds: Optional[float]) -> Dict[str, Any]:
-    """Collect what the results page shows (training time: given, or the sum of the epochs')."""
+    """Collect what the results page shows: every stage found in ``run`` (their epochs numbered on
+    from each other), the final validation, the dataset and the machine. Training time: given, or
+    the sum of the epoch times of all stages."""
     from yolopose.training.trainer.results import loss_columns, read_results
 
-    cfg = json.loads((run / "train" / "config.json").read_text(encoding="utf-8"))
-    rows = read_results(run / "train" / "results.csv")
+    stages, rows = [], []
+    for name in STAGES:
+        folder = run / name
+        if not (folder / "config.json").is_file():
+            continue
+        cfg = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        stage_rows = read_results(folder / "results.csv")
+        first = len(rows)
+        rows += [{**r, "epoch": first + int(r["epoch"])} for r in stage_rows]
+        stages.append({"name": name, "cfg": cfg, "first": first + 1, "last": len(rows),
+                       "seconds": sum(r.get("time_s") or 0.0 for r in stage_rows)})
+    if not stages:
+        raise click.ClickException(f"{run}: no training stage ({', '.join(STAGES)}) with a config.json")
     if train_seconds is None:
-        train_seconds = sum(r.get("time_s") or 0.0 for r in rows)
+        train_seconds = sum(st["seconds"] for st in stages)
     metrics_path = run / "val_metrics.json"
     final = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() else {}
     if not final:  # fall back to the last validated epoch
         last = [r for r in rows if r.get("val/AP") is not None]
         final = {k[4:]: v for k, v in (last[-1] if last else {}).items() if k.startswith("val/")}
+    cfg = stages[0]["cfg"]
     data = Path(cfg["data"])
     splits = {s: _count(data / "annotations" / f"person_keypoints_{s}.json") for s in ("train", "val")
               if (data / "annotations" / f"person_keypoints_{s}.json").is_file()}
     device = cfg.get("device") or "cpu"
-    return {"cfg": cfg, "rows": rows, "final": final, "splits": splits, "seconds": train_seconds, "losses": loss_columns(rows),
-            "machine": machine_description(device), "date": _dt.date.today().isoformat()}
+    return {"cfg": cfg, "stages": stages, "rows": rows, "final": final, "splits": splits, "seconds": train_seconds,
+            "losses": loss_columns(rows), "machine": machine_description(device), "date": _dt.date.today().isoformat()}
+
+
+def _settings(stage: Dict[str, Any]) -> str:
+    cfg = stage["cfg"]
+    source = f"from `{Path(cfg['weights']).parent.name}/{Path(cfg['weights']).name}`" if cfg.get("weights") else "from scratch"
+    return (
+        f"- {stage['name']} (epochs {stage['first']}-{stage['last']}, {stage['seconds'] / 60:.1f} min, {source}): "
+        f"batch {cfg['batch']}, nominal batch {cfg['nbs']}, {cfg.get('optimizer', 'sgd').upper()} lr0 {cfg['lr0']} "
+        f"(cosine to x{cfg['lrf']}), warmup {cfg['warmup_epochs']} epochs, EMA, "
+        f"augmentation {'on (mosaic, affine, HSV, flip)' if cfg['augment'] else 'off'}, seed {cfg['seed']}, "
+        f"{cfg.get('precision', 'float32')}, overrides {json.dumps(cfg.get('hyp') or {})}."
+    )
 
 
 def render_markdown(rep: Dict[str, Any], plot_name: str) -> str:
@@ -75,7 +106,7 @@ def render_markdown(rep: Dict[str, Any], plot_name: str) -> str:
         "",
         f"Produced by `examples/train_default.sh` and `benchmarks/train_synthetic.py` on {rep['date']}.",
         "Keypoint AP is COCO's OKS AP (pycocotools, conf 0.001, NMS IoU 0.65, up to 20 people per image)",
-        "on the synthetic validation split, with the SDK's decode and NMS; `best.pt` (EMA weights).",
+        "on the synthetic validation split, with the SDK's decode and NMS; `best.pt` (EMA weights) of the last stage.",
         "",
         "| model | imgsz | keypoint AP | AP50 | AP75 | APm | APl | AR | box AP | box AP50 | epochs | train images (people) | val images (people) | training wall time | machine |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
@@ -84,9 +115,9 @@ def render_markdown(rep: Dict[str, Any], plot_name: str) -> str:
         f"| {_fmt(final.get('box_AP50'))} | {len(rows)} | {tr.get('images', '?')} ({tr.get('people', '?')}) "
         f"| {va.get('images', '?')} ({va.get('people', '?')}) | {rep['seconds'] / 60:.1f} min | {rep['machine']} |",
         "",
-        f"Settings: batch {cfg['batch']}, nominal batch {cfg['nbs']}, {cfg.get('optimizer', 'sgd').upper()} lr0 {cfg['lr0']} (cosine to x{cfg['lrf']}), "
-        f"warmup {cfg['warmup_epochs']} epochs, EMA, augmentation {'on (mosaic, affine, HSV, flip)' if cfg['augment'] else 'off'}, "
-        f"seed {cfg['seed']}, overrides {json.dumps(cfg.get('hyp') or {})}.",
+        "Stages:",
+        "",
+        *[_settings(st) for st in rep["stages"]],
         "",
         "Per validated epoch:",
         "",
@@ -118,13 +149,16 @@ def report(run_dir: str, train_seconds: Optional[float], docs: str) -> None:
     from yolopose.fileio import atomic_write_text
 
     run = Path(run_dir)
+    from yolopose.training.trainer.results import plot_results
+
     rep = build_report(run, train_seconds)
     text = render_markdown(rep, "train_default.png")
+    title = ", ".join(f"{st['name']}: epochs {st['first']}-{st['last']}" for st in rep["stages"])
+    plot = plot_results(rep["rows"], run / "train_default.png", title=f"{rep['cfg']['model']} on synthetic data ({title})")
     for folder in (Path(docs), run):
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write_text(folder / "train_default.md", text)
-        plot = run / "train" / "results.png"
-        if plot.is_file() and (folder / "train_default.png").resolve() != plot.resolve():
+        if (folder / "train_default.png").resolve() != plot.resolve():
             shutil.copyfile(plot, folder / "train_default.png")
     click.echo(text)
 

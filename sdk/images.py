@@ -13,6 +13,7 @@ Truncated files are an error: ``ImageFile.LOAD_TRUNCATED_IMAGES`` is never set.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Union
 
@@ -105,7 +106,12 @@ def open_image(path: Union[str, "os.PathLike[str]"]) -> np.ndarray:
     if not p.is_file():
         raise ImageError(f"image path {where!r} is not a file")
     try:
-        with Image.open(p, formats=_formats()) as im:
+        with warnings.catch_warnings():
+            # we refuse over-limit images ourselves below, with the file named; Pillow's own warning
+            # (between 1x and 2x the limit) would only print noise before that error
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(p, formats=_formats())
+        with im:
             limit = Image.MAX_IMAGE_PIXELS
             if limit is not None and im.width * im.height > limit:
                 raise ImageError(

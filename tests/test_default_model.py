@@ -2,8 +2,9 @@
 
 The samples are held-out images of the synthetic set the model was trained on (never seen in
 training); their ground truth ships beside them (``sdk/assets/samples/annotations.json``). The
-bundled model is an early checkpoint (see docs/results/default_model.md): a test that it finds the
-drawn people with rough keypoints belongs here once a trained model is bundled.
+bundled model is far from the issue's AP target (docs/results/default_model.md), so "rough
+keypoints" here means what it does reach: every drawn person found, and the median keypoint
+error within a fraction of the person's height.
 """
 from __future__ import annotations
 
@@ -59,6 +60,47 @@ def test_bundled_artifacts_say_what_they_are_and_run_on_the_samples(name):
         if len(poses):  # whatever it finds lies inside the image
             h, w = np.asarray(Image.open(image)).shape[:2]
             assert (poses.boxes[:, 2] <= w).all() and (poses.boxes[:, 3] <= h).all()
+
+
+#: artifact -> (extra detections allowed, median keypoint error / person height allowed), at conf 0.5.
+#: The int8 model's scores come in coarse steps, so a few duplicates pass NMS at the same conf.
+FINDS_PEOPLE = {"default_fp32.onnx": (0, 0.15), "default_int8.tflite": (2, 0.25)}
+
+
+def _box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    lt, rb = np.maximum(a[:, None, :2], b[None, :, :2]), np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
+    area = lambda r: np.prod(r[:, 2:] - r[:, :2], axis=1)  # noqa: E731
+    return inter / (area(a)[:, None] + area(b)[None] - inter)
+
+
+def _one_to_one(iou: np.ndarray) -> dict:
+    """Greedy one-to-one matching, highest IoU first: ground-truth row -> prediction column."""
+    match: dict = {}
+    for flat in np.argsort(-iou, axis=None):
+        i, j = np.unravel_index(flat, iou.shape)
+        if i not in match and j not in match.values():
+            match[int(i)] = int(j)
+    return match
+
+
+@pytest.mark.parametrize("name", ARTIFACTS)
+def test_the_default_model_finds_the_people_in_the_samples(name):
+    """Each drawn person is detected (box IoU >= 0.4 with one prediction, one prediction per
+    person) with keypoints near the generator's ground truth; no more detections than allowed."""
+    extra, tolerance = FINDS_PEOPLE[name]
+    est = _estimator(name)  # conf 0.5
+    for image, gt_boxes, gt_kpts in _ground_truth():
+        poses = est.predict(image)
+        assert len(gt_boxes) <= len(poses) <= len(gt_boxes) + extra, f"{image.name}: {len(poses)} people found, {len(gt_boxes)} drawn"
+        iou = _box_iou(gt_boxes, poses.boxes)
+        match = _one_to_one(iou)
+        for i, j in sorted(match.items()):
+            assert iou[i, j] >= 0.4, f"{image.name}: person {i} best box IoU {iou[i, j]:.2f}"
+            visible = gt_kpts[i, :, 2] > 0
+            err = np.hypot(*(poses.keypoints[j, :, :2] - gt_kpts[i, :, :2])[visible].T)
+            height = gt_boxes[i, 3] - gt_boxes[i, 1]
+            assert np.median(err) <= tolerance * height, f"{image.name}: person {i} median keypoint error {np.median(err):.1f} px, height {height:.0f} px"
 
 
 def test_predict_cli_on_the_bundled_samples_writes_drawings_and_json(tmp_path):

@@ -30,6 +30,7 @@ __all__ = ["train"]
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--no-augment", is_flag=True, help="Train without augmentation (mosaic, affine, HSV, flip).")
 @click.option("--hyp", default=None, metavar="JSON", help='Augmentation/loss overrides as JSON, e.g. \'{"mosaic": 0.5, "kpt": 0.2}\'.')
+@click.option("--no-amp", is_flag=True, help="Train in float32 [default: float16 on CUDA, bfloat16 on CPUs with native bf16 (AMX, AVX512-BF16)].")
 @click.option("--cache-dir", default=None, type=click.Path(file_okay=False), help="Where to keep the label cache.")
 def train(
     data: str,
@@ -51,6 +52,7 @@ def train(
     seed: int,
     no_augment: bool,
     hyp: Optional[str],
+    no_amp: bool,
     cache_dir: Optional[str],
 ) -> None:
     """Train YOLO-Pose on a keypoint dataset; multi-process with
@@ -70,7 +72,7 @@ def train(
             data=data, model=model, weights=weights, imgsz=imgsz, epochs=epochs,
             batch=batch, device=device, workers=workers, out=out, optimizer=optimizer, lr0=lr0, nbs=nbs, warmup_epochs=warmup_epochs,
             warmup_min_iters=warmup_min_iters, val_interval=val_interval, seed=seed, augment=not no_augment,
-            hyp=hyp_dict, cache_dir=cache_dir,
+            hyp=hyp_dict, amp=not no_amp, cache_dir=cache_dir,
         )
         result = run_training(cfg, resume=resume)
     except YoloPoseError as exc:

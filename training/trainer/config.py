@@ -49,7 +49,7 @@ class TrainConfig:
     grad_clip: float = 10.0  # max gradient norm; 0 disables
     ema_decay: float = 0.9999
     ema_tau: float = 2000.0  # EMA decay ramp: decay * (1 - exp(-updates / tau))
-    amp: bool = True  # mixed precision (CUDA only)
+    amp: bool = True  # mixed precision: float16 on CUDA, bfloat16 on CPUs with native bf16 (trainer.precision)
     # data
     augment: bool = True
     hyp: Dict[str, Any] = field(default_factory=dict)  # augmentation and loss overrides

@@ -16,6 +16,7 @@ from .config import TrainConfig
 from .distributed import DistContext, reduce_mean
 from .ema import ModelEMA
 from .optim import apply_warmup, epoch_lr
+from .precision import Precision
 
 __all__ = ["EpochParts", "TrainingDiverged", "seed_epoch", "train_one_epoch"]
 
@@ -33,7 +34,8 @@ class EpochParts:
     model: nn.Module  # possibly DDP-wrapped
     criterion: Callable[[Any, torch.Tensor], Any]
     optimizer: torch.optim.Optimizer
-    scaler: Any  # torch.amp.GradScaler (disabled off CUDA)
+    scaler: Any  # torch.amp.GradScaler (enabled for float16 only)
+    precision: Precision
     ema: ModelEMA
     loader: DataLoader
     generator: torch.Generator  # the loader's: sampling order and worker seeds
@@ -75,7 +77,7 @@ def train_one_epoch(parts: EpochParts, epoch: int) -> Dict[str, float]:
     seed_epoch(parts, epoch)
     epoch_lr(parts.optimizer, epoch, cfg)
     nb = len(parts.loader)
-    amp = parts.scaler.is_enabled()
+    precision = parts.precision
     # the loss names its terms (box, obj, cls, kpt, kpt_conf, ...); keep its order
     sums: Dict[str, float] = {t: 0.0 for t in getattr(parts.criterion, "TERMS", ())}
     seen = 0
@@ -95,8 +97,10 @@ def train_one_epoch(parts: EpochParts, epoch: int) -> Dict[str, float]:
         if ni <= parts.warmup_iters:
             accumulate = apply_warmup(parts.optimizer, ni, parts.warmup_iters, epoch, cfg, parts.batch * ctx.world_size)
         x = images.to(ctx.device, non_blocking=True).float() / 255.0
+        if precision.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         targets = targets.to(ctx.device)
-        with torch.autocast(device_type=ctx.device.type, enabled=amp):
+        with torch.autocast(device_type=ctx.device.type, dtype=precision.dtype, enabled=precision.enabled):
             raw = model(x)
         loss, terms = parts.criterion(raw, targets)  # the loss works in float32
         if not torch.isfinite(loss):

@@ -23,6 +23,7 @@ from .ema import ModelEMA
 from .epoch import EpochParts, train_one_epoch
 from .loaders import TrainData, build_train_data
 from .optim import accumulate_steps, build_optimizer, warmup_iterations
+from .precision import select_precision
 from .results import ResultsLog, plot_results, read_results
 
 __all__ = ["EpochEnd", "TrainResult", "train"]
@@ -104,12 +105,14 @@ def _train(cfg: TrainConfig, resume: bool, callbacks: Sequence[Callback], ctx: D
     # model, loss, optimizer, EMA
     net = model_for_training(cfg, data.num_keypoints, data.name) if ckpt is None else _model_from_resume(ckpt)
     net = net.to(ctx.device)
+    precision = select_precision(ctx.device, cfg.amp)
+    if precision.channels_last:
+        net = net.to(memory_format=torch.channels_last)
     hyp = LossHyp.from_mapping(cfg.hyp).scaled(len(net.strides), net.num_classes, cfg.imgsz)
     criterion = PoseLoss(net, hyp)
     optimizer = build_optimizer(net, cfg, cfg.batch)
     ema = ModelEMA(net, cfg.ema_decay, cfg.ema_tau)
-    use_amp = cfg.amp and ctx.device.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    scaler = torch.amp.GradScaler("cuda", enabled=precision.scale_loss)
     start_epoch, best_fitness, last_metrics = 0, -1.0, {}
     if ckpt is not None:
         optimizer.load_state_dict(ckpt["optimizer"])
@@ -130,6 +133,7 @@ def _train(cfg: TrainConfig, resume: bool, callbacks: Sequence[Callback], ctx: D
         criterion=criterion,
         optimizer=optimizer,
         scaler=scaler,
+        precision=precision,
         ema=ema,
         loader=data.loader,
         generator=data.generator,
@@ -140,7 +144,8 @@ def _train(cfg: TrainConfig, resume: bool, callbacks: Sequence[Callback], ctx: D
     validator: Optional[Validator] = None
     if ctx.is_main:
         out.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out / "config.json", json.dumps(cfg.to_dict(), indent=2, sort_keys=True))
+        run_info = {**cfg.to_dict(), "precision": precision.describe()}  # what was asked, and what it ran as
+        atomic_write_text(out / "config.json", json.dumps(run_info, indent=2, sort_keys=True))
         if data.val_dataset is not None:
             validator = Validator(
                 data.val_dataset,
@@ -159,7 +164,7 @@ def _train(cfg: TrainConfig, resume: bool, callbacks: Sequence[Callback], ctx: D
         ctx,
         f"training {net.name} ({sum(p.numel() for p in net.parameters()) / 1e6:.2f} M params) on {data.name}: "
         f"{data.train_images} train images, {data.val_images} val images, imgsz {cfg.imgsz}, batch {cfg.batch} "
-        f"({ctx.world_size} process{'es' if ctx.world_size > 1 else ''}, {ctx.device}), epochs {start_epoch + 1}..{cfg.epochs}, "
+        f"({ctx.world_size} process{'es' if ctx.world_size > 1 else ''}, {ctx.device}, {precision.describe()}), epochs {start_epoch + 1}..{cfg.epochs}, "
         f"accumulate {parts.accumulate}, warmup {parts.warmup_iters} iterations -> {out}",
     )
 
