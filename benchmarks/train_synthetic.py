@@ -147,10 +147,9 @@ def cli() -> None:
 def report(run_dir: str, train_seconds: Optional[float], docs: str) -> None:
     """Write the results table and copy the plot."""
     from yolopose.fileio import atomic_write_text
-
-    run = Path(run_dir)
     from yolopose.training.trainer.results import plot_results
 
+    run = Path(run_dir)
     rep = build_report(run, train_seconds)
     text = render_markdown(rep, "train_default.png")
     title = ", ".join(f"{st['name']}: epochs {st['first']}-{st['last']}" for st in rep["stages"])

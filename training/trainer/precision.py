@@ -6,12 +6,12 @@ float32, so there it stays off. The loss always runs in float32 (:class:`PoseLos
 """
 from __future__ import annotations
 
-import platform
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Optional
 
 import torch
+
+from yolopose.bench import cpu_features
 
 __all__ = ["Precision", "cpu_has_native_bf16", "select_precision"]
 
@@ -20,19 +20,9 @@ _BF16_FLAGS = ("amx_bf16", "avx512_bf16", "bf16")
 
 
 def cpu_has_native_bf16(cpuinfo: Optional[str] = None) -> bool:
-    """Whether this CPU computes bfloat16 in hardware (from ``/proc/cpuinfo``; False where unknown)."""
-    if cpuinfo is None:
-        if platform.system() != "Linux":
-            return False
-        try:
-            cpuinfo = Path("/proc/cpuinfo").read_text(errors="replace")
-        except OSError:
-            return False
-    for line in cpuinfo.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() in ("flags", "Features"):
-            return any(flag in value.split() for flag in _BF16_FLAGS)
-    return False
+    """Whether this CPU computes bfloat16 in hardware (its ``/proc/cpuinfo`` flags, read by
+    :func:`yolopose.bench.cpu_features`; False where unknown)."""
+    return any(flag in _BF16_FLAGS for flag in cpu_features(cpuinfo))
 
 
 @dataclass(frozen=True)
