@@ -14,7 +14,6 @@ import datetime as _dt
 import json
 import os
 import platform
-import shutil
 import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -146,7 +145,7 @@ def cli() -> None:
 @click.option("--docs", default=str(REPO / "docs" / "results"), show_default=True, type=click.Path(file_okay=False), help="Where to write train_default.md and train_default.png.")
 def report(run_dir: str, train_seconds: Optional[float], docs: str) -> None:
     """Write the results table and copy the plot."""
-    from yolopose.fileio import atomic_write_text
+    from yolopose.fileio import atomic_write_bytes, atomic_write_text
     from yolopose.training.trainer.results import plot_results
 
     run = Path(run_dir)
@@ -158,7 +157,7 @@ def report(run_dir: str, train_seconds: Optional[float], docs: str) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write_text(folder / "train_default.md", text)
         if (folder / "train_default.png").resolve() != plot.resolve():
-            shutil.copyfile(plot, folder / "train_default.png")
+            atomic_write_bytes(folder / "train_default.png", plot.read_bytes())
     click.echo(text)
 
 
