@@ -310,6 +310,9 @@ def test_hyp_helpers():
     scaled = LossHyp().scaled(num_levels=4, num_classes=1, imgsz=1280)
     assert scaled.box == pytest.approx(0.05 * 0.75) and scaled.obj == pytest.approx(4 * 0.75)
     assert scaled.kpt == 0.10
+    # the authors' code weights keypoint confidence by the scaled class weight, not the text's 0.5
+    assert scaled.kpt_conf == pytest.approx(0.5 / 80 * 0.75)
+    assert LossHyp().scaled(num_levels=3, num_classes=1, imgsz=256).kpt_conf == pytest.approx(0.00625)
     assert PoseLoss(create_model("yolov5n-pose-lite"), hyp).balance == (1.0, 1.0, 1.0)
     with pytest.raises(ConfigError, match="balance has 3 values for 4 levels"):
         PoseLoss(create_model("yolov5n6-pose-lite"), hyp)

@@ -69,15 +69,19 @@ class LossHyp:
         return cls(**kwargs)
 
     def scaled(self, num_levels: int, num_classes: int, imgsz: int) -> "LossHyp":
-        """YOLOv5's training-script scaling of the weights to the number of levels, classes and
-        the image size (``box * 3/nl``, ``cls * nc/80 * 3/nl``, ``obj * (imgsz/640)^2 * 3/nl``).
-        Keypoint weights are not scaled."""
+        """The weights the authors' training script applies: YOLOv5's scaling to the number of
+        levels, classes and the image size (``box * 3/nl``, ``cls * nc/80 * 3/nl``,
+        ``obj * (imgsz/640)^2 * 3/nl``), and the keypoint-confidence term scaled like ``cls``
+        (their code multiplies it by the *scaled* class weight: 0.5 -> 0.00625 for one class and
+        3 levels, where the paper's text says 0.5). The OKS term's weight is not scaled."""
         f = 3.0 / num_levels
+        cls_factor = num_classes / 80.0 * f
         return dataclasses.replace(
             self,
             box=self.box * f,
-            cls=self.cls * num_classes / 80.0 * f,
+            cls=self.cls * cls_factor,
             obj=self.obj * (imgsz / 640.0) ** 2 * f,
+            kpt_conf=self.kpt_conf * cls_factor,
         )
 
 

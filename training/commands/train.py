@@ -28,6 +28,8 @@ __all__ = ["train"]
 @click.option("--warmup-min-iters", default=100, show_default=True, type=click.IntRange(min=0))
 @click.option("--val-interval", default=1, show_default=True, type=click.IntRange(min=1), help="Validate every N epochs (and after the last).")
 @click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--close-mosaic", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Train the last N epochs without mosaic (people at the scale validation sees).")
 @click.option("--no-augment", is_flag=True, help="Train without augmentation (mosaic, affine, HSV, flip).")
 @click.option("--hyp", default=None, metavar="JSON", help='Augmentation/loss overrides as JSON, e.g. \'{"mosaic": 0.5, "kpt": 0.2}\'.')
 @click.option("--no-amp", is_flag=True, help="Train in float32 [default: float16 on CUDA, bfloat16 on CPUs with native bf16 (AMX, AVX512-BF16)].")
@@ -50,6 +52,7 @@ def train(
     warmup_min_iters: int,
     val_interval: int,
     seed: int,
+    close_mosaic: int,
     no_augment: bool,
     hyp: Optional[str],
     no_amp: bool,
@@ -71,7 +74,7 @@ def train(
         cfg = TrainConfig(
             data=data, model=model, weights=weights, imgsz=imgsz, epochs=epochs,
             batch=batch, device=device, workers=workers, out=out, optimizer=optimizer, lr0=lr0, nbs=nbs, warmup_epochs=warmup_epochs,
-            warmup_min_iters=warmup_min_iters, val_interval=val_interval, seed=seed, augment=not no_augment,
+            warmup_min_iters=warmup_min_iters, val_interval=val_interval, seed=seed, augment=not no_augment, close_mosaic=close_mosaic,
             hyp=hyp_dict, amp=not no_amp, cache_dir=cache_dir,
         )
         result = run_training(cfg, resume=resume)

@@ -52,6 +52,7 @@ class TrainConfig:
     amp: bool = True  # mixed precision: float16 on CUDA, bfloat16 on CPUs with native bf16 (trainer.precision)
     # data
     augment: bool = True
+    close_mosaic: int = 0  # train the last N epochs without mosaic (images at their own scale, as in validation)
     hyp: Dict[str, Any] = field(default_factory=dict)  # augmentation and loss overrides
     cache_dir: Optional[str] = None
     # validation
@@ -65,6 +66,8 @@ class TrainConfig:
         def fail(name: str, msg: str) -> None:
             raise ConfigError(f"train option {name}: {msg}")
 
+        if int(self.close_mosaic) < 0:
+            fail("--close-mosaic", f"must be >= 0, got {self.close_mosaic!r}")
         for name in ("imgsz", "epochs", "batch", "nbs", "val_interval", "max_det"):
             if int(getattr(self, name)) <= 0:
                 fail(f"--{name}", f"must be positive, got {getattr(self, name)!r}")

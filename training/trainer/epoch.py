@@ -1,6 +1,7 @@
 """One training epoch: warmup, mixed precision, gradient accumulation and clipping, EMA, progress."""
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import dataclass
 from typing import Any, Callable, Dict
@@ -18,7 +19,7 @@ from .ema import ModelEMA
 from .optim import apply_warmup, epoch_lr
 from .precision import Precision
 
-__all__ = ["EpochParts", "TrainingDiverged", "seed_epoch", "train_one_epoch"]
+__all__ = ["EpochParts", "TrainingDiverged", "mosaic_off", "seed_epoch", "train_one_epoch"]
 
 
 class TrainingDiverged(YoloPoseError, RuntimeError):
@@ -56,6 +57,26 @@ def seed_epoch(parts: EpochParts, epoch: int) -> None:
         parts.loader.sampler.set_epoch(epoch)
 
 
+def mosaic_off(cfg: TrainConfig, epoch: int) -> bool:
+    """Whether ``epoch`` (0-based) is one of the last ``cfg.close_mosaic`` epochs, trained without
+    mosaic so that the model ends on people at the scale and context it will see in validation."""
+    return cfg.close_mosaic > 0 and epoch >= cfg.epochs - cfg.close_mosaic
+
+
+def _set_mosaic(parts: EpochParts, epoch: int) -> None:
+    dataset = parts.loader.dataset
+    hyp = getattr(dataset, "hyp", None)
+    if hyp is None or not hasattr(hyp, "mosaic"):
+        return
+    if not hasattr(dataset, "mosaic_hyp"):
+        dataset.mosaic_hyp = hyp  # the run's setting, restored if a later epoch needs it again
+    want = dataclasses.replace(dataset.mosaic_hyp, mosaic=0.0) if mosaic_off(parts.cfg, epoch) else dataset.mosaic_hyp
+    if want != dataset.hyp:  # workers are started afresh each epoch and pick this up
+        dataset.hyp = want
+        if want.mosaic == 0.0 and parts.ctx.is_main:
+            print(f"epoch {epoch + 1}: mosaic off for the last {parts.cfg.close_mosaic} epochs", flush=True)
+
+
 def _step(parts: EpochParts) -> None:
     cfg = parts.cfg
     if cfg.grad_clip > 0:
@@ -75,6 +96,7 @@ def train_one_epoch(parts: EpochParts, epoch: int) -> Dict[str, float]:
     model = parts.model
     model.train()
     seed_epoch(parts, epoch)
+    _set_mosaic(parts, epoch)
     epoch_lr(parts.optimizer, epoch, cfg)
     nb = len(parts.loader)
     precision = parts.precision

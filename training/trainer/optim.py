@@ -58,8 +58,10 @@ def build_optimizer(model: nn.Module, cfg: TrainConfig, batch: int) -> torch.opt
     opt = OPTIMIZERS[cfg.optimizer](param_groups, cfg)
     for g in opt.param_groups:
         g["initial_lr"] = cfg.lr0
-        # YOLOv5's high starting bias lr suits SGD only; adaptive optimizers warm biases up from 0
-        g["warmup_start"] = cfg.warmup_bias_lr if g["name"] == "bias" and cfg.optimizer == "sgd" else 0.0
+        # Biases (conv and norm) start high and warm *down*, with AdamW too: they settle the
+        # objectness and box priors in the first few hundred steps. Warming them up from 0 under
+        # AdamW left box AP at 0.003 after 2 epochs instead of 0.037 (benchmarks/train_synthetic.py).
+        g["warmup_start"] = cfg.warmup_bias_lr if g["name"] == "bias" else 0.0
     return opt
 
 
@@ -89,8 +91,8 @@ def warmup_iterations(cfg: TrainConfig, batches_per_epoch: int) -> int:
 
 def apply_warmup(optimizer: torch.optim.Optimizer, iteration: int, warmup_iters: int, epoch: int, cfg: TrainConfig, batch: int) -> int:
     """Warm up learning rates, momentum (Adam: beta1) and accumulation at global ``iteration``;
-    returns the number of batches to accumulate now. With SGD biases start at
-    ``warmup_bias_lr``, everything else at 0."""
+    returns the number of batches to accumulate now. Biases start at ``warmup_bias_lr``,
+    everything else at 0."""
     xi = [0, warmup_iters]
     accumulate = max(1, int(np.interp(iteration, xi, [1, cfg.nbs / batch]).round()))
     target = cosine_factor(epoch, cfg)
