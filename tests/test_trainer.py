@@ -72,17 +72,49 @@ def test_cosine_schedule_and_warmup():
     assert all(g["lr"] == pytest.approx(0.006) for g in opt.param_groups)
 
 
-def test_adamw_option_warms_up_beta1_and_biases_from_zero():
+def test_adamw_option_warms_up_beta1_and_warms_biases_down():
     cfg = TrainConfig(data="x", model=MODEL, batch=16, nbs=16, optimizer="adamw", lr0=0.002)
     opt = build_optimizer(create_model(MODEL), cfg, batch=16)
     assert isinstance(opt, torch.optim.AdamW) and {g["name"] for g in opt.param_groups} == {"bias", "weight", "norm"}
     apply_warmup(opt, 0, 100, 0, cfg, batch=16)
-    assert all(g["lr"] == 0.0 for g in opt.param_groups)  # no SGD-style 0.1 bias lr for Adam
+    lrs = {g["name"]: g["lr"] for g in opt.param_groups}
+    # biases start high (they settle the objectness/box priors fast), everything else at 0
+    assert lrs["bias"] == pytest.approx(0.1) and lrs["weight"] == lrs["norm"] == 0.0
     assert all(g["betas"][0] == pytest.approx(0.8) and "momentum" not in g for g in opt.param_groups)
+    apply_warmup(opt, 50, 100, 0, cfg, batch=16)
+    assert {g["name"]: g["lr"] for g in opt.param_groups}["bias"] == pytest.approx((0.1 + 0.002) / 2)
     apply_warmup(opt, 100, 100, 0, cfg, batch=16)
     assert all(g["lr"] == pytest.approx(0.002) and g["betas"][0] == pytest.approx(0.937) for g in opt.param_groups)
     with pytest.raises(ConfigError, match="--optimizer"):
         TrainConfig(data="x", model=MODEL, optimizer="lion")
+
+
+def test_close_mosaic_turns_mosaic_off_for_the_last_epochs(data, tmp_path):
+    from yolopose.training.trainer.epoch import mosaic_off
+
+    cfg = _cfg(data, tmp_path, epochs=10, close_mosaic=3)
+    assert [mosaic_off(cfg, e) for e in range(10)] == [False] * 7 + [True] * 3
+    assert not any(mosaic_off(_cfg(data, tmp_path, epochs=10), e) for e in range(10))
+    with pytest.raises(ConfigError, match="--close-mosaic"):
+        _cfg(data, tmp_path, close_mosaic=-1)
+    # the training dataset's mosaic probability in each epoch, read off the dataset the run built
+    from yolopose.training.trainer import loop
+
+    built, seen = [], []
+    original = loop.build_train_data
+
+    def spy(*args, **kwargs):
+        result = original(*args, **kwargs)
+        built.append(result.loader.dataset)
+        return result
+
+    loop.build_train_data = spy
+    try:
+        record = lambda end: seen.append(built[0].hyp.mosaic)  # noqa: E731
+        train(_cfg(data, tmp_path / "run", epochs=3, close_mosaic=1, augment=True, hyp={"mosaic": 1.0}), callbacks=[record])
+    finally:
+        loop.build_train_data = original
+    assert seen == [1.0, 1.0, 0.0]
 
 
 def test_ema_ramps_up_and_averages():
