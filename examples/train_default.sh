@@ -19,13 +19,14 @@ MODEL=${MODEL:-yolov5n-pose}       # SiLU + Focus: learns ~3x faster per epoch t
 IMGSZ=${IMGSZ:-256}
 TRAIN_IMAGES=${TRAIN_IMAGES:-2400}
 VAL_IMAGES=${VAL_IMAGES:-200}
-EPOCHS=${EPOCHS:-50}
+EPOCHS=${EPOCHS:-60}
 CLOSE_MOSAIC=${CLOSE_MOSAIC:-10}  # the last epochs without mosaic
 BATCH=${BATCH:-16}
 NBS=${NBS:-16}                    # nominal batch = batch: one optimizer step per batch
 OPTIMIZER=${OPTIMIZER:-adamw}     # AdamW converges faster than SGD on a short CPU run from scratch
                                   # (biases warm down from lr 0.1 during warmup, as with SGD)
 LR0=${LR0:-0.002}
+LRF=${LRF:-0.2}                   # final lr = LR0 * LRF (cosine)
 WARMUP_EPOCHS=${WARMUP_EPOCHS:-1}
 VAL_INTERVAL=${VAL_INTERVAL:-5}
 WORKERS=${WORKERS:-2}
@@ -50,7 +51,7 @@ fi
 START=$(date +%s)
 if [ ! -f "$RUN_DIR/train/best.pt" ]; then
   yolopose-train train --data "$DATA" --model "$MODEL" --imgsz "$IMGSZ" --epochs "$EPOCHS" --batch "$BATCH" \
-    --optimizer "$OPTIMIZER" --lr0 "$LR0" --warmup-epochs "$WARMUP_EPOCHS" --val-interval "$VAL_INTERVAL" --workers "$WORKERS" \
+    --optimizer "$OPTIMIZER" --lr0 "$LR0" --lrf "$LRF" --warmup-epochs "$WARMUP_EPOCHS" --val-interval "$VAL_INTERVAL" --workers "$WORKERS" \
     --nbs "$NBS" --seed "$SEED" --hyp "$HYP" --close-mosaic "$CLOSE_MOSAIC" --out "$RUN_DIR/train" ${DEVICE:+--device "$DEVICE"}
 fi
 FINAL="$RUN_DIR/train/best.pt"

@@ -23,6 +23,7 @@ __all__ = ["train"]
 @click.option("--optimizer", type=click.Choice(["sgd", "adamw"]), default="sgd", show_default=True,
               help="Nesterov SGD (the paper's), or AdamW (use --lr0 0.001; faster on short runs from scratch).")
 @click.option("--lr0", default=0.01, show_default=True, type=float, help="Initial learning rate.")
+@click.option("--lrf", default=0.2, show_default=True, type=float, help="Final learning rate as a fraction of --lr0 (cosine schedule).")
 @click.option("--nbs", default=64, show_default=True, type=click.IntRange(min=1), help="Nominal batch size: gradients of smaller batches are accumulated up to it (YOLOv5).")
 @click.option("--warmup-epochs", default=3.0, show_default=True, type=float, help="Warmup length in epochs (at least --warmup-min-iters iterations).")
 @click.option("--warmup-min-iters", default=100, show_default=True, type=click.IntRange(min=0))
@@ -47,6 +48,7 @@ def train(
     resume: bool,
     optimizer: str,
     lr0: float,
+    lrf: float,
     nbs: int,
     warmup_epochs: float,
     warmup_min_iters: int,
@@ -73,7 +75,7 @@ def train(
     try:
         cfg = TrainConfig(
             data=data, model=model, weights=weights, imgsz=imgsz, epochs=epochs,
-            batch=batch, device=device, workers=workers, out=out, optimizer=optimizer, lr0=lr0, nbs=nbs, warmup_epochs=warmup_epochs,
+            batch=batch, device=device, workers=workers, out=out, optimizer=optimizer, lr0=lr0, lrf=lrf, nbs=nbs, warmup_epochs=warmup_epochs,
             warmup_min_iters=warmup_min_iters, val_interval=val_interval, seed=seed, augment=not no_augment, close_mosaic=close_mosaic,
             hyp=hyp_dict, amp=not no_amp, cache_dir=cache_dir,
         )
