@@ -29,7 +29,7 @@ from typing import Callable, List, Tuple
 
 import numpy as np
 
-from yolopose.ops import batched_nms, decode, letterbox
+from yolopose.ops import decode, letterbox, select_detections
 
 STRIDES = (8, 16, 32, 64)
 ANCHORS = (
@@ -92,10 +92,7 @@ def median_ms(fn: Callable[[], object], runs: int) -> float:
 
 def decode_nms(levels, conf: float) -> int:
     (cand,) = decode(levels, STRIDES, ANCHORS, conf)
-    if len(cand) > 30000:
-        cand = cand.take(np.sort(np.argpartition(-cand.scores, 29999)[:30000]))
-    keep = batched_nms(cand.boxes, cand.scores, cand.class_ids, 0.65, max_output=300)
-    return len(keep)
+    return len(select_detections(cand, 0.65, max_det=300, max_nms=30000))
 
 
 def export_s6_onnx(folder: Path) -> Path:

@@ -92,7 +92,7 @@ def calibration_images(imgsz: Tuple[int, int], n: int, calib: Optional[str] = No
         hw = (imgsz[0], max(8, int(imgsz[1] * aspect))) if i % 2 else (max(8, int(imgsz[0] / aspect)), imgsz[1])
         try:
             img = _rendered(rng, hw)
-        except Exception:  # the renderer is another team's work in progress: never block an export
+        except Exception:  # a failing renderer must never block an export: fall back to plain images
             img = None
         if img is None:
             img = _natural(rng, hw)

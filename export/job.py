@@ -65,7 +65,7 @@ class ExportJob:
         return artifact_output_names(self.source.strides)
 
     def metadata(self, precision: str, input_layout: str, input_dtype: str = "float32", **extra: Any) -> ModelMetadata:
-        """The artifact's metadata (DESIGN.md section 4)."""
+        """The artifact's metadata (docs/architecture.md, "Exported artifacts")."""
         from yolopose import __version__
         from yolopose.training.models import model_metadata
 

@@ -21,10 +21,10 @@ from .errors import ConfigError, ModelError
 from .images import ImageSource, load_image
 from .metadata import ModelMetadata
 from .ops.decode import Candidates, decode
-from .ops.decoded import decode_flat
+from .ops.decode_flat import decode_flat
 from .ops.letterbox import LetterboxTransform, as_hw, letterbox
-from .ops.nms import batched_nms
 from .ops.scale import scale_boxes, scale_keypoints
+from .ops.select import select_detections
 from .results import Poses
 
 __all__ = ["PoseEstimator"]
@@ -183,11 +183,7 @@ class PoseEstimator:
 
     def _finish(self, cand: Candidates, transform: LetterboxTransform, iou: float, max_det: int) -> Poses:
         meta = self.plan.metadata
-        if len(cand) > self.max_nms:
-            top = np.argpartition(-cand.scores, self.max_nms - 1)[: self.max_nms]
-            cand = cand.take(np.sort(top))
-        keep = batched_nms(cand.boxes, cand.scores, cand.class_ids, iou, max_output=max_det)
-        cand = cand.take(keep)
+        cand = select_detections(cand, iou, max_det, self.max_nms)
         if not np.isfinite(cand.boxes).all() or not np.isfinite(cand.keypoints).all():
             raise ModelError(f"{self.plan.source}: the model produced non-finite boxes or keypoints")
         return Poses(

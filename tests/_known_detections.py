@@ -2,7 +2,7 @@
 
 The ONNX graph ignores its input (``0 * ReduceSum(images)`` plus a constant per output), so
 whatever image goes in, the SDK's decode sees exactly the raw tensors built here by inverting the
-YOLO-Pose decode (DESIGN section 2) for the poses asked for. The images of :func:`make_dataset`
+YOLO-Pose decode for the poses asked for. The images of :func:`make_dataset`
 are 128x96, letterboxed into the 64x64 input with scale 0.5 and 8 px of padding above and below
 (:func:`to_network`), so a pose given in original pixels is detected at its original place.
 """

@@ -187,7 +187,7 @@ def _logit(p):
 
 
 def test_perfect_prediction_has_zero_box_and_keypoint_terms():
-    """Write the inverse of the DESIGN decode into the assigned cells: box and OKS terms vanish."""
+    """Write the inverse of the decode into the assigned cells: box and OKS terms vanish."""
     toy = _toy(TOY_ANCHORS)
     crit = PoseLoss(toy)
     kpts = [(j, (10 + 2 * j, 30 + j)) for j in range(K)]

@@ -32,7 +32,7 @@ EXPECTED_NAMES = [
     for variant in ("", "-lite")
 ]
 
-# paper Table 1 / DESIGN.md section 2: params and GMACs at 960x960 (BN folded, batch 1)
+# paper Table 1: params and GMACs at 960x960 (BN folded, batch 1)
 TABLE1 = [
     ("yolov5s6-pose", 15_114_860, 22.80),
     ("yolov5m6-pose", 41_430_924, 66.29),
@@ -178,7 +178,7 @@ def test_torch_export_matches_eager():
 
 # ---------------------------------------------------------------------- decode & metadata
 def _direct_decode(model, raw, conf):
-    """DESIGN.md section 2 evaluated with torch, one row per (level, image, y, x, anchor)."""
+    """The decode formulas (docs/architecture.md) evaluated with torch, one row per (level, image, y, x, anchor)."""
     rows = []
     k = model.num_keypoints
     for (det, kxy, kconf), s, anchors in zip(raw, model.strides, model.anchors):

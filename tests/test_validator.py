@@ -1,4 +1,4 @@
-"""The validator: NMS selection, mapping to original pixels, and an end-to-end run in which a
+"""The validator: mapping to original pixels, and an end-to-end run in which a
 fixed-output "oracle" network that encodes the ground truth must score AP ~ 1."""
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from yolopose.ops import Candidates, LetterboxTransform  # noqa: E402
 from yolopose.training.data import build_dataset, collate  # noqa: E402
 from yolopose.training.models import create_model, get_config  # noqa: E402
 from yolopose.training.synth import write_dataset  # noqa: E402
-from yolopose.training.validator import Validator, coco_results, select_detections  # noqa: E402
+from yolopose.training.validator import Validator, coco_results  # noqa: E402
 
 IMGSZ = 128
 
@@ -27,17 +27,6 @@ def _cands(boxes, scores, k=17):
     kp[..., 1] = boxes[:, 1:2]
     kp[..., 2] = 0.5
     return Candidates(boxes, np.asarray(scores, np.float32), kp, np.zeros(n, np.int64))
-
-
-def test_select_detections_caps_candidates_and_results():
-    boxes = [[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60], [100, 100, 120, 120], [200, 0, 210, 5]]
-    scores = [0.9, 0.8, 0.7, 0.6, 0.5]
-    det = select_detections(_cands(boxes, scores), iou=0.65, max_det=300, max_nms=30000)
-    assert det.scores.tolist() == pytest.approx([0.9, 0.7, 0.6, 0.5])  # box 1 suppressed by box 0
-    assert len(select_detections(_cands(boxes, scores), iou=0.65, max_det=2, max_nms=30000)) == 2
-    capped = select_detections(_cands(boxes, scores), iou=0.65, max_det=300, max_nms=3)  # only the 3 best enter NMS
-    assert capped.scores.tolist() == pytest.approx([0.9, 0.7])
-    assert len(select_detections(_cands(np.zeros((0, 4)), []), 0.65, 300, 30000)) == 0
 
 
 def test_coco_results_are_in_original_pixels():

@@ -6,7 +6,7 @@ import click
 from yolopose import __version__
 from yolopose.cli.lazy import LazyGroup
 
-#: subcommand -> "module:attribute"; each entry is added by the issue that makes it work.
+#: subcommand -> "module:attribute", imported only when that subcommand runs.
 COMMANDS: dict = {
     "models": "yolopose.training.commands.models:models",
     "qat": "yolopose.training.commands.qat:qat",

@@ -1,4 +1,4 @@
-"""The YOLO-Pose loss (paper Eq. 1, DESIGN.md section 3).
+"""The YOLO-Pose loss (paper Eq. 1).
 
 ``L = box * L_box + obj * L_obj + cls * L_cls + kpt * L_kpts + kpt_conf * L_kpts_conf``, times the
 batch size (YOLOv5 convention), with

@@ -2,7 +2,7 @@
 
 The steps are those of the SDK, so the numbers measure what users get: letterboxed batch ->
 :func:`~yolopose.training.models.predict_candidates` (``yolopose.ops.decode``) -> per image, the
-``max_nms`` best candidates -> :func:`yolopose.ops.batched_nms` (per class) -> ``max_det`` best -> back to
+``max_nms`` best candidates -> per-class NMS -> ``max_det`` best (:func:`yolopose.ops.select_detections`) -> back to
 original pixels with the dataset's :class:`~yolopose.ops.LetterboxTransform` -> COCO results ->
 keypoint (OKS) AP, AP50, AP75, APm, APl, AR and box AP.
 """
@@ -19,11 +19,11 @@ from torch.utils.data import DataLoader, Dataset
 
 from yolopose import coco_eval
 from yolopose.errors import DatasetError
-from yolopose.ops import Candidates, LetterboxTransform, batched_nms
+from yolopose.ops import Candidates, LetterboxTransform, select_detections
 
 from .models import predict_candidates
 
-__all__ = ["ValidationResult", "Validator", "select_detections", "coco_results", "ground_truth_of"]
+__all__ = ["ValidationResult", "Validator", "coco_results", "ground_truth_of"]
 
 
 @dataclass
@@ -43,19 +43,6 @@ class ValidationResult:
     def table(self) -> str:
         """The metrics as a printable table."""
         return coco_eval.format_metrics(self.metrics, title=f"{self.images} images, {self.seconds:.1f} s")
-
-
-def select_detections(cand: Candidates, iou: float, max_det: int, max_nms: int) -> Candidates:
-    """Non-maximum suppression of one image's candidates, per class, with the SDK's ``batched_nms``.
-
-    Keeps the ``max_nms`` highest scores first (YOLOv5's cap), then at most ``max_det`` results.
-    """
-    if len(cand) == 0:
-        return cand
-    if len(cand) > max_nms:
-        cand = cand.take(np.argsort(-cand.scores, kind="stable")[:max_nms])
-    keep = batched_nms(cand.boxes, cand.scores, cand.class_ids, iou, max_output=max_det)
-    return cand.take(keep)
 
 
 def coco_results(

@@ -6,7 +6,7 @@ import click
 from .. import __version__
 from .lazy import LazyGroup
 
-#: subcommand -> "module:attribute"; each entry is added by the issue that makes it work.
+#: subcommand -> "module:attribute", imported only when that subcommand runs.
 COMMANDS: dict = {
     "bench": "yolopose.cli.bench:bench",
     "eval": "yolopose.cli.eval:eval_command",

@@ -1,10 +1,12 @@
-"""Numpy pre- and post-processing: letterbox, decode, NMS, quantization, coordinate scaling."""
+"""Numpy pre- and post-processing: letterbox, decode, NMS and detection selection, quantization,
+coordinate scaling."""
 from .decode import Candidates, decode
-from .decoded import decode_flat
+from .decode_flat import decode_flat
 from .letterbox import LetterboxTransform, as_hw, letterbox
 from .nms import batched_nms, box_iou, nms
 from .quant import QuantParams, dequantize, quantize, quantize_pixels
 from .scale import scale_boxes, scale_keypoints
+from .select import select_detections
 
 __all__ = [
     "Candidates",
@@ -22,4 +24,5 @@ __all__ = [
     "quantize_pixels",
     "scale_boxes",
     "scale_keypoints",
+    "select_detections",
 ]

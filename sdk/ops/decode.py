@@ -1,4 +1,4 @@
-"""Vectorized decode of YOLO-Pose raw head outputs (DESIGN.md section 2).
+"""Vectorized decode of YOLO-Pose raw head outputs (paper Sec. 3).
 
 Per level with stride ``s``, grid cell ``(gx, gy)`` and anchor ``(aw, ah)``::
 

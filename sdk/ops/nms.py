@@ -129,7 +129,9 @@ def batched_nms(
 ) -> np.ndarray:
     """Per-class NMS (boxes of different classes never suppress each other).
 
-    Uses the coordinate-offset trick: each class is shifted by ``class_id * (max_coord + 1)``.
+    Uses the coordinate-offset trick: the boxes of class ``c`` are shifted by ``c * span`` with
+    ``span = 2 * max(|coordinate|) + 1``, so boxes of different classes never overlap. One class
+    only: plain :func:`nms`.
     """
     boxes, scores = _as_boxes(boxes, scores)
     class_ids = np.asarray(class_ids)

@@ -1,4 +1,4 @@
-"""Training augmentation (DESIGN.md sec. 3): mosaic, random affine, HSV, left-right flip, letterbox.
+"""Training augmentation (YOLOv5's, as the paper trains): mosaic, random affine, HSV, left-right flip, letterbox.
 
 numpy + Pillow only. Coordinates are continuous pixels (the image spans ``[0, W] x [0, H]``), the
 convention of Pillow's resize/affine and of :class:`yolopose.ops.LetterboxTransform`. Keypoints

@@ -5,7 +5,7 @@ neck depth, the anchors per output level, the activation and the stem. The archi
 :mod:`yolopose.training.models.network` reads nothing else, so a new family member is a new
 registry entry, not new code.
 
-Registered families (DESIGN.md section 2):
+Registered families (paper Sec. 3 and Table 1):
 
 - ``yolov5{n,s,m,l}6-pose``: P6, 4 output levels (strides 8/16/32/64), Focus stem, SPP 3/5/7.
 - ``yolov5{n,s}-pose``: P5 edge variants, 3 levels (strides 8/16/32), standard YOLOv5 anchors.
@@ -141,7 +141,7 @@ class ModelConfig:
 # ---------------------------------------------------------------------- the registry
 _REGISTRY: Dict[str, ModelConfig] = {}
 
-#: (depth, width) per size letter (DESIGN.md section 2).
+#: (depth, width) per size letter (YOLOv5's scales, as in the paper's Table 1 models).
 _SCALES = {"n": (0.33, 0.25), "s": (0.33, 0.50), "m": (0.67, 0.75), "l": (1.0, 1.0)}
 
 _P6_ANCHORS: Anchors = (

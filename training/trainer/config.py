@@ -1,6 +1,6 @@
 """The training configuration: one dataclass instead of argument sprawl.
 
-Every field has the paper's / YOLOv5's default (DESIGN.md section 3). The whole configuration is
+Every field has the paper's / YOLOv5's default. The whole configuration is
 stored in each checkpoint (``train_args``) so that ``--resume`` continues with exactly the same
 settings.
 """
