@@ -21,7 +21,7 @@ from typing import Callable, Dict, List
 
 import numpy as np
 
-from yolopose.bench import cpu_features, cpu_model
+from yolopose.cpu import cpu_features, cpu_model
 
 MODELS = ("yolov5s6-pose", "yolov5s6-pose-lite")
 FORMATS = ("onnx", "openvino", "tflite")

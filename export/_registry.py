@@ -1,26 +1,32 @@
-"""The format registry: each format module registers one :class:`Format` under its name."""
+"""The format registry: every export format is a :class:`Format` registered by name.
+
+The built-in formats (``onnx``, ``openvino``, ``tflite``) register themselves when their modules
+are imported, on the first lookup; another package adds its own with :func:`register_format`
+and it is exported, verified and listed like the built-in ones.
+"""
 from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-import numpy as np
-
-from yolopose.errors import ConfigError
+from yolopose.registry import Registry
 
 if TYPE_CHECKING:  # pragma: no cover
     from .job import ExportJob
 
 __all__ = ["Format", "Artifact", "register_format", "get_format", "list_formats"]
 
-#: format name -> module that registers it (imported on first use: engines load lazily)
-_MODULES: Dict[str, str] = {
-    "onnx": "yolopose.export.formats.onnx",
-    "openvino": "yolopose.export.formats.openvino",
-    "tflite": "yolopose.export.formats.tflite",
-}
-_FORMATS: Dict[str, "Format"] = {}
+#: modules of the built-in formats (engines are imported only when a format writes)
+_BUILTIN_MODULES = ("yolopose.export.formats.onnx", "yolopose.export.formats.openvino", "yolopose.export.formats.tflite")
+
+
+def _import_builtins() -> None:
+    for module in _BUILTIN_MODULES:
+        importlib.import_module(module)
+
+
+_FORMATS: "Registry[Format]" = Registry("export format", builtins=_import_builtins)
 
 
 class Artifact:
@@ -34,40 +40,36 @@ class Artifact:
 
 
 class Format:
-    """Base class of an export format. Subclasses set ``name`` and ``precisions`` and implement
-    :meth:`write` (build the artifact atomically, metadata included) and :meth:`run` (execute it
-    with its own engine on uint8 NHWC images and return float32 NHWC raw outputs in metadata order)."""
+    """Base class of an export format. Subclasses set ``name``, ``precisions`` and ``verify_with``
+    and implement :meth:`artifact_path` and :meth:`write` (build the artifact atomically, metadata
+    included). Verification runs the written artifact with :class:`yolopose.PoseEstimator`, given
+    ``verify_with`` as keyword arguments (the backend, and runtime options that pin its arithmetic)."""
 
     name: str = ""
     precisions: Tuple[str, ...] = ("fp32", "fp16", "int8")
     supports_dynamic_batch: bool = True
+    verify_with: Mapping[str, Any] = {}
 
     def artifact_path(self, job: "ExportJob", precision: str) -> Path:
         """Where the artifact of ``precision`` goes."""
         raise NotImplementedError
 
     def write(self, job: "ExportJob", precision: str, path: Path) -> Artifact:
-        raise NotImplementedError
-
-    def run(self, path: Path, images: np.ndarray) -> List[np.ndarray]:
+        """Write the artifact of ``precision`` to ``path``."""
         raise NotImplementedError
 
 
 def register_format(cls: type) -> type:
     """Class decorator: register an instance of ``cls`` under ``cls.name``."""
-    _FORMATS[cls.name] = cls()
+    _FORMATS.register(cls.name, cls())
     return cls
 
 
 def list_formats() -> List[str]:
-    """Names of all formats (``all`` on the command line means these)."""
-    return sorted(_MODULES)
+    """Names of all registered formats (``all`` on the command line means these)."""
+    return sorted(_FORMATS.names())
 
 
 def get_format(name: str) -> Format:
     """The registered format ``name``; :class:`ConfigError` lists the known ones."""
-    if name not in _MODULES:
-        raise ConfigError(f"unknown export format {name!r}; known formats: {', '.join(list_formats())}")
-    if name not in _FORMATS:
-        importlib.import_module(_MODULES[name])
-    return _FORMATS[name]
+    return _FORMATS.get(name)

@@ -1,6 +1,7 @@
 """``export()``: write and verify artifacts for every requested format and precision."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from pathlib import Path
@@ -10,13 +11,13 @@ from torch import nn
 
 from yolopose.errors import ConfigError, ExportError
 from yolopose.ops import as_hw
+from yolopose.training.models import check_imgsz
 
-from ._files import tree_size
 from ._registry import get_format, list_formats
 from .job import ExportJob
-from .options import PRECISIONS, ExportOptions, ExportResult
-from .source import load_source
-from .verify import keypoint_error
+from .options import ExportOptions, ExportResult, select_precisions
+from .source import ModelSource, load_source
+from .verify import keypoint_error, run_artifact
 
 __all__ = ["export"]
 
@@ -34,11 +35,18 @@ def _formats(formats: Union[str, Sequence[str]]) -> List[str]:
     return out
 
 
-def _imgsz(value, source_imgsz: Optional[Tuple[int, int]], max_stride: int) -> Tuple[int, int]:
-    hw = as_hw(value if isinstance(value, int) or value is None else tuple(value)) if value is not None else (source_imgsz or (640, 640))
-    if any(v <= 0 or v % max_stride for v in hw):
-        raise ConfigError(f"imgsz {hw} must be positive multiples of the model's max stride {max_stride}")
-    return hw
+def _resolve_imgsz(requested: Optional[Tuple[int, int]], source: ModelSource) -> Tuple[int, int]:
+    """The requested size, else the checkpoint's, else 640; a multiple of the model's max stride."""
+    hw = requested or source.imgsz or (640, 640)
+    return check_imgsz(hw, int(max(source.strides)))
+
+
+def tree_size(path: Path) -> int:
+    """Bytes of a file, or of all files under a folder."""
+    path = Path(path)
+    if path.is_dir():
+        return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    return path.stat().st_size
 
 
 def export(
@@ -46,7 +54,7 @@ def export(
     formats: Union[str, Sequence[str]] = "all",
     *,
     imgsz: Optional[Union[int, Tuple[int, int]]] = None,
-    precisions: Sequence[str] = ("fp32",),
+    precisions: Optional[Sequence[str]] = None,
     int8: bool = False,
     fp16: bool = False,
     calib: Optional[PathLike] = None,
@@ -64,36 +72,38 @@ def export(
     """Export ``weights`` (checkpoint path, registered model name, or a ``YoloPoseModel``) to each
     of ``formats`` (``"onnx"``, ``"openvino"``, ``"tflite"`` or ``"all"``) at each precision.
 
-    ``int8=True`` / ``fp16=True`` add those precisions to ``precisions``. ``qat=True`` requires a
-    QAT checkpoint (``yolopose-train qat``) and takes the int8 quantization from it. Every artifact
+    ``int8=True`` / ``fp16=True`` add those precisions to ``precisions``; fp32 is written when
+    listed, or when nothing else is asked for (:func:`~yolopose.export.options.select_precisions`).
+    ``qat=True`` requires a QAT checkpoint (``yolopose-train qat``) and takes the int8
+    quantization from it. Every artifact
     carries :class:`~yolopose.metadata.ModelMetadata` and, with ``verify``, is run with its engine
     on fixed inputs and compared with torch (fp32 must agree within 1e-2 px, else
     :class:`ExportError`). ``trained_on`` / ``description`` go into the metadata (say what the
     weights were trained on). Returns one :class:`ExportResult` per artifact.
     """
     log = log or (lambda msg: None)
-    base = [] if (int8 or fp16) and tuple(precisions) == ("fp32",) else list(precisions)
-    precs = list(dict.fromkeys([*base, *(["fp16"] if fp16 else []), *(["int8"] if int8 else [])]))
     fmt_names = _formats(formats)
-    source = load_source(weights, imgsz=None if imgsz is None else as_hw(imgsz if isinstance(imgsz, int) else tuple(imgsz)))
-    if qat and source.qat_graph is None:
-        raise ConfigError(f"--qat needs a QAT checkpoint (from `yolopose-train qat`); {source.label} is not one")
-    hw = _imgsz(imgsz, source.imgsz, int(max(source.strides)))
     options = ExportOptions(
-        imgsz=hw, precisions=tuple(precs), batch=batch, dynamic=dynamic,
+        imgsz=None if imgsz is None else as_hw(imgsz),
+        precisions=select_precisions(precisions, fp16=fp16, int8=int8), batch=batch, dynamic=dynamic,
         calib=None if calib is None else os.fspath(calib), calib_images=calib_images,
         qat=qat, out=Path(out), verify=verify, simplify=simplify, trained_on=trained_on, description=description,
     )
-    job = ExportJob(source, options, hw, log)
-    log(f"exporting {source.label} at {hw[0]}x{hw[1]}, batch {'dynamic' if dynamic else batch}: "
-        f"{', '.join(fmt_names)} x {', '.join(precs)}")
+    source = load_source(weights, imgsz=options.imgsz)
+    if options.qat and source.qat_graph is None:
+        raise ConfigError(f"--qat needs a QAT checkpoint (from `yolopose-train qat`); {source.label} is not one")
+    options = dataclasses.replace(options, imgsz=_resolve_imgsz(options.imgsz, source))
+    job = ExportJob(source, options, log)
+    hw = options.imgsz
+    log(f"exporting {source.label} at {hw[0]}x{hw[1]}, batch {'dynamic' if options.dynamic else options.batch}: "
+        f"{', '.join(fmt_names)} x {', '.join(options.precisions)}")
     results: List[ExportResult] = []
     for name in fmt_names:
         fmt = get_format(name)
-        if dynamic and not fmt.supports_dynamic_batch:
+        if options.dynamic and not fmt.supports_dynamic_batch:
             raise ConfigError(f"{name} export needs a fixed batch size; use --batch N instead of --dynamic")
-        for precision in precs:
-            if precision not in PRECISIONS or precision not in fmt.precisions:
+        for precision in options.precisions:
+            if precision not in fmt.precisions:
                 raise ConfigError(f"{name} does not support precision {precision!r}")
             path = fmt.artifact_path(job, precision)
             t0 = time.perf_counter()
@@ -109,8 +119,8 @@ def export(
                 quantization=job.quantization(precision), ops=artifact.ops, float_ops=artifact.float_ops,
                 notes=artifact.notes,
             )
-            if verify:
-                outs = fmt.run(artifact.path, job.test_images)
+            if options.verify:
+                outs = run_artifact(artifact.path, job.test_images, **fmt.verify_with)
                 result.kpt_err_max_px, result.kpt_err_mean_px = keypoint_error(outs, job.reference, source.strides, source.anchors)
                 result.verified = True
                 if precision == "fp32" and not result.kpt_err_max_px < options.fp32_tolerance_px:

@@ -11,7 +11,8 @@ from yolopose import __version__
 FORMAT_CHOICES = ("onnx", "openvino", "tflite", "all")
 
 
-def _imgsz(value: Optional[str]):
+def _parse_imgsz(value: Optional[str]):
+    """``--imgsz`` text: ``640`` or ``HxW`` (``384x640``, ``384,640``)."""
     if value is None:
         return None
     parts = value.lower().replace(",", "x").split("x")
@@ -61,9 +62,9 @@ def main(weights: str, formats: Tuple[str, ...], imgsz: Optional[str], int8: boo
     """
     from yolopose.errors import YoloPoseError
     from yolopose.export import export, op_histograms, summary_table
+    from yolopose.export.options import select_precisions
 
-    precisions = ["fp32"] if (fp32 or (fp32 is None and not (int8 or fp16))) else []
-    precisions += (["fp16"] if fp16 else []) + (["int8"] if int8 else [])
+    precisions = select_precisions(fp32=fp32, fp16=fp16, int8=int8)
     if qat and not int8:
         raise click.UsageError("--qat selects where int8 quantization comes from; add --int8")
 
@@ -72,7 +73,7 @@ def main(weights: str, formats: Tuple[str, ...], imgsz: Optional[str], int8: boo
 
     try:
         results = export(
-            weights, list(formats), imgsz=_imgsz(imgsz), precisions=tuple(precisions), calib=calib,
+            weights, list(formats), imgsz=_parse_imgsz(imgsz), precisions=precisions, calib=calib,
             calib_images=calib_images, qat=qat, batch=batch, dynamic=dynamic, out=out,
             verify=not no_verify, trained_on=trained_on, description=description, log=log,
         )

@@ -15,7 +15,7 @@ from yolopose.metadata import ModelMetadata
 from .calibration import CalibrationSet, calibration_images
 from .options import ExportOptions
 from .source import ModelSource
-from .wrapper import RawOutputs
+from yolopose.training.models.raw_outputs import RawOutputs
 
 __all__ = ["ExportJob", "artifact_output_names"]
 
@@ -30,15 +30,22 @@ def artifact_output_names(strides) -> List[str]:
 class ExportJob:
     """Everything the format modules share for one ``export()`` call."""
 
-    def __init__(self, source: ModelSource, options: ExportOptions, imgsz: Tuple[int, int], log: Callable[[str], None]) -> None:
+    def __init__(self, source: ModelSource, options: ExportOptions, log: Callable[[str], None]) -> None:
+        if options.imgsz is None:
+            raise ValueError("ExportJob needs options with a resolved imgsz")
         self.source = source
         self.options = options
-        self.imgsz = imgsz
         self.log = log
         #: intermediate results shared by formats (e.g. the fp32 ONNX graph OpenVINO starts from)
         self.cache: Dict[str, Any] = {}
 
     # ------------------------------------------------------------------ naming and metadata
+    @property
+    def imgsz(self) -> Tuple[int, int]:
+        """Network input ``(h, w)``."""
+        assert self.options.imgsz is not None
+        return self.options.imgsz
+
     @property
     def batch(self) -> Optional[int]:
         """Fixed batch size, or ``None`` for a dynamic batch."""

@@ -7,22 +7,36 @@ from typing import Dict, Optional, Sequence, Tuple
 
 from yolopose.errors import ConfigError
 
-__all__ = ["PRECISIONS", "ExportOptions", "ExportResult"]
+__all__ = ["PRECISIONS", "ExportOptions", "ExportResult", "select_precisions"]
 
 PRECISIONS = ("fp32", "fp16", "int8")
 
 
+def select_precisions(
+    precisions: Optional[Sequence[str]] = None, *, fp32: Optional[bool] = None, fp16: bool = False, int8: bool = False
+) -> Tuple[str, ...]:
+    """The precisions to write: ``precisions`` plus the ``fp16`` / ``int8`` flags; fp32 is added
+    when ``fp32=True``, or (``fp32=None``) when nothing else is asked for. The one rule used by
+    ``yolopose-export``'s flags and by :func:`yolopose.export.export`'s arguments."""
+    chosen = list(precisions or ())
+    chosen += (["fp16"] if fp16 else []) + (["int8"] if int8 else [])
+    if fp32 or (fp32 is None and not chosen):
+        chosen.insert(0, "fp32")
+    return tuple(dict.fromkeys(chosen))
+
+
 @dataclass(frozen=True)
 class ExportOptions:
-    """Settings shared by every format.
+    """Everything an export is asked to do (the one place the formats and ``export()`` read it).
 
-    ``batch`` is a fixed batch size; ``dynamic=True`` makes the batch dimension dynamic (ONNX and
-    OpenVINO; TFLite is always exported with a fixed batch). ``calib`` is a folder of images or a
-    dataset folder (``None``: generated images). ``qat`` takes int8 ranges and weights from a QAT
-    checkpoint.
+    ``imgsz`` is the network input ``(h, w)`` (``None`` until resolved: the checkpoint's size, else
+    640). ``batch`` is a fixed batch size; ``dynamic=True`` makes the batch dimension dynamic (ONNX
+    and OpenVINO; TFLite is always exported with a fixed batch). ``calib`` is a folder of images
+    or a dataset folder (``None``: generated images). ``qat`` takes int8 ranges and weights from a
+    QAT checkpoint (and requires one).
     """
 
-    imgsz: Optional[Tuple[int, int]] = None  # None: the checkpoint's, else 640
+    imgsz: Optional[Tuple[int, int]] = None
     precisions: Tuple[str, ...] = ("fp32",)
     batch: int = 1
     dynamic: bool = False

@@ -10,6 +10,7 @@ from typing import Any, Dict, Optional, Tuple, Union
 from torch import nn
 
 from yolopose.errors import CheckpointError, ConfigError
+from yolopose.ops import as_hw
 
 __all__ = ["ModelSource", "load_source"]
 
@@ -42,12 +43,8 @@ class ModelSource:
         return self.model.anchors
 
 
-def _imgsz(value: Any) -> Optional[Tuple[int, int]]:
-    if value is None:
-        return None
-    if isinstance(value, int):
-        return (value, value)
-    return (int(value[0]), int(value[1]))
+def _trained_imgsz(ckpt: Dict[str, Any]) -> Optional[Tuple[int, int]]:
+    return as_hw(ckpt["imgsz"]) if ckpt.get("imgsz") is not None else None
 
 
 def load_source(weights: Union[PathLike, nn.Module], imgsz: Optional[Tuple[int, int]] = None) -> ModelSource:
@@ -67,11 +64,11 @@ def load_source(weights: Union[PathLike, nn.Module], imgsz: Optional[Tuple[int, 
 
                 graph, config, ckpt = load_qat_graph(ckpt, imgsz=imgsz)
                 model = qat_float_model(graph, config)
-                return ModelSource(model, config.name, str(path), ckpt, graph, _imgsz(ckpt.get("imgsz")))
+                return ModelSource(model, config.name, str(path), ckpt, graph, _trained_imgsz(ckpt))
             model, ckpt = model_from_checkpoint(ckpt)
         except CheckpointError as exc:  # name the file, not the in-memory dict
             raise CheckpointError(str(exc).replace("<checkpoint dict>", str(path))) from None
-        return ModelSource(model.eval(), model.config.name, str(path), ckpt, None, _imgsz(ckpt.get("imgsz")))
+        return ModelSource(model.eval(), model.config.name, str(path), ckpt, None, _trained_imgsz(ckpt))
     if text in list_models():
         return ModelSource(create_model(text).eval(), text, f"{text} (fresh weights)")
     if path.suffix in (".pt", ".pth", ".ckpt") or os.sep in text:

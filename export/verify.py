@@ -1,15 +1,18 @@
-"""Verification: decoded keypoints of an artifact against torch, on the same fixed inputs."""
+"""Verification: an artifact is run the way users run it (:class:`yolopose.PoseEstimator` over
+the runtime adapters of :mod:`yolopose.runtimes`) and its decoded keypoints are compared with
+torch's on the same fixed inputs."""
 from __future__ import annotations
 
-from typing import List, Sequence, Tuple
+from pathlib import Path
+from typing import Any, List, Sequence, Tuple
 
 import numpy as np
 
 from yolopose.errors import ModelError
-from yolopose.metadata import OUTPUT_KINDS, ModelMetadata
+from yolopose.metadata import OUTPUT_KINDS
 from yolopose.ops import decode
 
-__all__ = ["keypoint_error", "order_by_shape"]
+__all__ = ["keypoint_error", "run_artifact"]
 
 
 def _levels(flat: Sequence[np.ndarray]) -> List[Tuple[np.ndarray, ...]]:
@@ -17,19 +20,14 @@ def _levels(flat: Sequence[np.ndarray]) -> List[Tuple[np.ndarray, ...]]:
     return [tuple(np.asarray(t, dtype=np.float32) for t in flat[i : i + k]) for i in range(0, len(flat), k)]
 
 
-def order_by_shape(outputs: Sequence[np.ndarray], meta: ModelMetadata, source: str) -> List[np.ndarray]:
-    """Put an engine's outputs in metadata order ``(level, kind)``, matched by their NHWC shape
-    (every (level, kind) has a distinct shape). :class:`ModelError` if one is missing."""
-    batch = outputs[0].shape[0] if outputs else 1
-    wanted = meta.raw_output_shapes(batch)
-    by_shape = {tuple(o.shape): o for o in outputs}
-    missing = [key for key, shape in wanted.items() if shape not in by_shape]
-    if missing or len(by_shape) != len(wanted):
-        raise ModelError(
-            f"{source}: outputs {sorted(tuple(o.shape) for o in outputs)} do not match the expected raw "
-            f"outputs {sorted(wanted.values())}"
-        )
-    return [by_shape[shape] for shape in wanted.values()]
+def run_artifact(path: Path, images: np.ndarray, **estimator_options: Any) -> List[np.ndarray]:
+    """Raw float32 NHWC outputs, in metadata order, of the artifact at ``path`` on ``(B, H, W, 3)``
+    uint8 images of the model's input size (``estimator_options`` go to ``PoseEstimator``)."""
+    from yolopose.estimator import PoseEstimator
+
+    with PoseEstimator(path, **estimator_options) as est:
+        x, _ = est.preprocess(list(images))
+        return est.infer(x)
 
 
 def keypoint_error(

@@ -10,9 +10,10 @@ import importlib
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple, Type, Union
+from typing import Any, List, Optional, Tuple, Type, Union
 
 from yolopose.errors import BackendNotAvailableError, ConfigError, DeviceNotAvailableError, ModelError
+from yolopose.registry import Registry
 
 from .base import Runtime, split_device
 
@@ -59,29 +60,23 @@ class BackendSpec:
         return f'pip install "yolopose[{self.extra}]"'
 
 
-_REGISTRY: Dict[str, BackendSpec] = {}
+_BACKENDS: Registry[BackendSpec] = Registry("backend")
 
 
 def register_backend(spec: BackendSpec, replace: bool = False) -> None:
     """Add ``spec`` to the registry (``replace=True`` to override one with the same name)."""
-    if spec.name in _REGISTRY and not replace:
-        raise ConfigError(f"backend {spec.name!r} is already registered")
-    _REGISTRY[spec.name] = spec
+    _BACKENDS.register(spec.name, spec, aliases=spec.aliases, replace=replace)
 
 
 def list_backends() -> List[BackendSpec]:
     """All registered backends, in auto-selection priority order."""
-    return sorted(_REGISTRY.values(), key=lambda s: (s.priority, s.name))
+    return sorted(_BACKENDS.values(), key=lambda s: (s.priority, s.name))
 
 
 def get_backend(name: str) -> BackendSpec:
-    """The backend registered under ``name`` or one of its aliases."""
-    key = str(name).strip().lower()
-    for spec in list_backends():
-        if key == spec.name or key in spec.aliases:
-            return spec
-    names = ", ".join(s.name for s in list_backends())
-    raise ConfigError(f"unknown backend {name!r}; choose 'auto' or one of: {names}")
+    """The backend registered under ``name`` or one of its aliases (``"auto"`` is not one: see
+    :func:`select_backend`)."""
+    return _BACKENDS.get(str(name).strip().lower())
 
 
 def backends_for(path: Union[str, Path]) -> List[BackendSpec]:
@@ -183,7 +178,7 @@ register_backend(
 register_backend(
     BackendSpec(
         name="tflite",
-        target="yolopose.runtimes.litert_runtime:LiteRtRuntime",
+        target="yolopose.runtimes.tflite_runtime:TfliteRuntime",
         suffixes=(".tflite",),
         modules=("ai_edge_litert", "tflite_runtime"),
         extra="litert",

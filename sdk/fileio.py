@@ -1,13 +1,15 @@
-"""Atomic file writes: a killed process never leaves a half-written artifact behind."""
+"""Atomic file writes: a killed process never leaves a half-written artifact behind (single files,
+and folders of files such as OpenVINO's ``.xml`` + ``.bin``)."""
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterator, Union
 
-__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text"]
+__all__ = ["atomic_dir", "atomic_path", "atomic_write_bytes", "atomic_write_text"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -80,3 +82,30 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> Path:
 def atomic_write_text(path: PathLike, text: str, encoding: str = "utf-8") -> Path:
     """Write ``text`` to ``path`` atomically and return the path."""
     return atomic_write_bytes(path, text.encode(encoding))
+
+
+@contextlib.contextmanager
+def atomic_dir(dest: PathLike) -> Iterator[Path]:
+    """Yield an empty temporary folder next to ``dest``; on success it replaces ``dest`` (an older
+    ``dest`` is moved aside first and removed after). On any exception nothing of it remains."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
+    old = None
+    try:
+        yield tmp
+        for f in tmp.iterdir():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+        _fsync_dir(tmp)
+        os.chmod(tmp, _default_mode(directory=True))
+        if dest.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".old", dir=dest.parent))
+            os.replace(dest, old / dest.name)
+        os.replace(tmp, dest)
+        _fsync_dir(dest.parent)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)

@@ -24,7 +24,7 @@ IMGSZ = 64
 
 
 def _torch_raw(model, images: np.ndarray):
-    from yolopose.export.wrapper import RawOutputs
+    from yolopose.training.models.raw_outputs import RawOutputs
 
     with torch.no_grad():
         outs = RawOutputs(model, "NHWC").eval()(torch.from_numpy(images.astype(np.float32) / 255.0))
@@ -36,7 +36,8 @@ def _artifact_file(path: Path) -> Path:
 
 
 def _sdk_raw(path: Path, images: np.ndarray):
-    """Raw outputs of the artifact through yolopose.PoseEstimator (its own runtime adapters)."""
+    """Raw outputs of the artifact through yolopose.PoseEstimator (its own runtime adapters), in
+    metadata order."""
     options = {"config": {"INFERENCE_PRECISION_HINT": "f32"}} if path.is_dir() else None
     est = yolopose.PoseEstimator(str(_artifact_file(path)), runtime_options=options)
     try:
@@ -58,36 +59,53 @@ def exported(tmp_path_factory):
     return model, results
 
 
+FORMATS = ("onnx", "openvino", "tflite")
+PRECISIONS = ("fp32", "fp16", "int8")
+PAIRS = [(f, p) for f in FORMATS for p in PRECISIONS]
+
+
+def _result(results, fmt, precision):
+    (r,) = [r for r in results if (r.format, r.precision) == (fmt, precision)]
+    return r
+
+
 @pytest.mark.slow
-def test_every_format_and_precision_matches_torch_through_the_sdk(exported):
+def test_export_all_writes_every_format_and_precision(exported):
+    _, results = exported
+    assert sorted((r.format, r.precision) for r in results) == sorted(PAIRS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt, precision", PAIRS)
+def test_artifact_matches_torch_through_the_sdk(exported, fmt, precision):
     from yolopose.export.verify import keypoint_error
 
     model, results = exported
-    assert {(r.format, r.precision) for r in results} == {
-        (f, p) for f in ("onnx", "openvino", "tflite") for p in ("fp32", "fp16", "int8")
-    }
+    r = _result(results, fmt, precision)
     # images the exporter never saw: square letterbox input of the right size
     images = np.random.default_rng(7).integers(0, 256, (1, IMGSZ, IMGSZ, 3), dtype=np.uint8)
     reference = _torch_raw(model, images)
     tolerance = {"fp32": 1e-2, "fp16": 0.5, "int8": 6.0}  # pixels at 64x64 input
-    for r in results:
-        assert r.path.exists() and r.size_bytes > 0 and r.verified
-        raw, meta = _sdk_raw(r.path, images)
-        assert meta.precision == r.precision and meta.model == tiny_config().name
-        assert meta.trained_on == "synthetic figures, not COCO"
-        assert meta.quantization == ("ptq" if r.precision == "int8" else None)
-        assert len(raw) == 9
-        by_shape = {tuple(a.shape): a for a in raw}
-        ordered = [by_shape[shape] for shape in meta.raw_output_shapes(1).values()]
-        err_max, err_mean = keypoint_error(ordered, reference, model.strides, model.anchors)
-        assert err_max < tolerance[r.precision], (r.path.name, err_max)
-        if r.precision == "fp32":
-            assert r.kpt_err_max_px < 1e-2
-    sizes = {(r.format, r.precision): r.size_bytes for r in results}
-    for fmt in ("onnx", "openvino", "tflite"):
-        # a tiny net's graph weighs as much as its weights (real sizes: ~3.8x, see int8_speed.py)
-        assert sizes[(fmt, "int8")] < 0.9 * sizes[(fmt, "fp32")]
-        assert sizes[(fmt, "fp16")] < 0.9 * sizes[(fmt, "fp32")]
+    assert r.path.exists() and r.size_bytes > 0 and r.verified
+    raw, meta = _sdk_raw(r.path, images)
+    assert meta.precision == r.precision and meta.model == tiny_config().name
+    assert meta.trained_on == "synthetic figures, not COCO"
+    assert meta.quantization == ("ptq" if r.precision == "int8" else None)
+    assert len(raw) == 9 and [a.shape for a in raw] == list(meta.raw_output_shapes(1).values())
+    err_max, _ = keypoint_error(raw, reference, model.strides, model.anchors)
+    assert err_max < tolerance[r.precision], (r.path.name, err_max)
+    assert r.kpt_err_max_px < tolerance[r.precision]
+    if r.precision == "fp32":
+        assert r.kpt_err_max_px < 1e-2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("precision", ["fp16", "int8"])
+def test_fp16_and_int8_artifacts_are_smaller(exported, fmt, precision):
+    _, results = exported
+    # a tiny net's graph weighs as much as its weights (real sizes: ~3.8x, see int8_speed.py)
+    assert _result(results, fmt, precision).size_bytes < 0.9 * _result(results, fmt, "fp32").size_bytes
 
 
 @pytest.mark.slow
@@ -136,14 +154,14 @@ def test_metadata_in_onnx_and_openvino(exported):
 
 
 def test_dynamic_batch_onnx(tmp_path):
-    from yolopose.export import export, get_format
+    from yolopose.export import export
 
     model = tiny_model("relu")
     (r,) = export(model, "onnx", imgsz=IMGSZ, dynamic=True, out=tmp_path)
     assert r.kpt_err_max_px < 1e-2 and "bdyn" in r.path.name
     images = np.random.default_rng(1).integers(0, 256, (3, IMGSZ, IMGSZ, 3), dtype=np.uint8)
-    outs = get_format("onnx").run(r.path, images)
-    assert all(o.shape[0] == 3 for o in outs)
+    outs, _ = _sdk_raw(r.path, images)
+    assert len(outs) == 9 and all(o.shape[0] == 3 for o in outs)
     with pytest.raises(ConfigError, match="fixed batch"):
         export(model, "tflite", imgsz=IMGSZ, dynamic=True, out=tmp_path)
 
@@ -201,3 +219,34 @@ def test_interrupted_export_leaves_no_partial_file(tmp_path, monkeypatch):
     with pytest.raises(Exception, match="simulated crash"):
         export(model, "openvino", imgsz=IMGSZ, out=tmp_path / "b")
     assert not any((tmp_path / "b").iterdir())
+
+
+def test_a_registered_extra_format_is_exported_and_verified(tmp_path):
+    """The format registry is open: a format defined outside the package is found by name,
+    listed, written and verified through the runtimes like the built-in ones."""
+    from yolopose.export import Format, export, get_format, list_formats, register_format
+    from yolopose.export._registry import _FORMATS
+
+    @register_format
+    class OnnxCopy(Format):
+        name = "onnx-copy"
+        precisions = ("fp32",)
+        verify_with = {"backend": "onnxruntime"}
+
+        def artifact_path(self, job, precision):
+            return job.out_path(job.stem(precision) + "_copy.onnx")
+
+        def write(self, job, precision, path):
+            return get_format("onnx").write(job, precision, path)
+
+    try:
+        assert "onnx-copy" in list_formats() and isinstance(get_format("onnx-copy"), OnnxCopy)
+        (r,) = export(tiny_model("relu"), "onnx-copy", imgsz=IMGSZ, out=tmp_path)
+        assert r.format == "onnx-copy" and r.path.name.endswith("_copy.onnx")
+        assert r.verified and r.kpt_err_max_px < 1e-2
+        with pytest.raises(ConfigError, match="does not support precision"):
+            export(tiny_model("relu"), "onnx-copy", imgsz=IMGSZ, int8=True, out=tmp_path)
+    finally:
+        _FORMATS.unregister("onnx-copy")
+    with pytest.raises(ConfigError, match="unknown export format 'onnx-copy'"):
+        get_format("onnx-copy")

@@ -40,7 +40,7 @@ def test_qat_steps_checkpoint_and_int8_tflite(tmp_path):
     from ai_edge_litert.interpreter import Interpreter
 
     from yolopose.export import export
-    from yolopose.export.wrapper import RawOutputs
+    from yolopose.training.models.raw_outputs import RawOutputs
     from yolopose.training.qat import (
         QATSettings, build_quant_graph, convert_to_int8, load_qat_graph, qat_finetune, qat_float_model, save_qat_checkpoint,
         set_training,

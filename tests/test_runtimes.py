@@ -45,27 +45,49 @@ def _check_constants(rt, outputs, dequantize=False):
         np.testing.assert_allclose(y[:1], by_shape[y.shape[1:]], atol=tol)
 
 
-@pytest.mark.parametrize("which", ["onnxruntime", "openvino-onnx", "openvino-ir", "tflite-fp32", "tflite-int8"])
-def test_runtime_runs_and_reports(which, onnx_path, request):
-    backend, path = {
-        "onnxruntime": ("onnxruntime", onnx_path),
-        "openvino-onnx": ("openvino", onnx_path),
-        "openvino-ir": ("auto", None),
-        "tflite-fp32": ("auto", FIX / "tiny_raw_fp32.tflite"),
-        "tflite-int8": ("tflite", FIX / "tiny_raw_int8.tflite"),
-    }[which]
-    if path is None:
-        path = request.getfixturevalue("ir_path")
-    pytest.importorskip(get_backend(backend if backend != "auto" else backends_for(path)[0].name).modules[0].split(".")[0])
+#: (backend, file type) for every registered backend and every file type it reads
+READERS = [(spec.name, suffix) for spec in list_backends() for suffix in spec.suffixes]
+ONNX_READERS = [spec.name for spec in backends_for("model.onnx")]
+
+
+def _tiny_artifact(suffix, request):
+    """A tiny raw-output model of the file type ``suffix``."""
+    if suffix == ".onnx":
+        return request.getfixturevalue("onnx_path")
+    if suffix == ".xml":
+        return request.getfixturevalue("ir_path")
+    return FIX / "tiny_raw_fp32.tflite"
+
+
+def _require(backend):
+    if not get_backend(backend).installed():
+        pytest.skip(f"backend {backend} is not installed")
+
+
+def test_every_built_in_backend_is_covered():
+    assert {name for name, _ in READERS} >= {"onnxruntime", "openvino", "tflite"}
+    assert set(suffix for _, suffix in READERS) == {".onnx", ".xml", ".tflite"}
+
+
+@pytest.mark.parametrize("backend, suffix", READERS)
+def test_runtime_runs_and_reports(backend, suffix, request):
+    _require(backend)
+    path = _tiny_artifact(suffix, request)
     with load_runtime(path, backend=backend) as rt:
+        assert rt.name == backend and rt.path.suffix == suffix
         assert rt.metadata is not None and rt.metadata.model == "tiny-test"
         assert len(rt.outputs) == 6 and len(rt.inputs) == 1
         _check_constants(rt, rt.run(_zeros_input(rt)))
         desc = rt.describe()
         assert desc["backend"] == rt.name and len(desc["outputs"]) == 6
-        if which == "tflite-int8":
-            assert rt.inputs[0].quant.zero_point == -128 and abs(rt.inputs[0].quant.scale - 1 / 255) < 1e-9
-            assert len(rt.quantization) == 7
+
+
+def test_int8_tflite_reports_its_quantization():
+    _require("tflite")
+    with load_runtime(FIX / "tiny_raw_int8.tflite") as rt:
+        _check_constants(rt, rt.run(_zeros_input(rt)))
+        assert rt.inputs[0].quant.zero_point == -128 and abs(rt.inputs[0].quant.scale - 1 / 255) < 1e-9
+        assert len(rt.quantization) == 7
 
 
 def test_registry_auto_choice_and_aliases(onnx_path):
@@ -82,18 +104,22 @@ def test_registry_auto_choice_and_aliases(onnx_path):
         select_backend("model.pt")
 
 
-def test_missing_engine_names_the_extra(tmp_path, monkeypatch):
+def test_missing_engine_names_the_extra(tmp_path):
     spec = BackendSpec("fake", "nowhere:Nothing", (".fake",), ("no_such_engine_module",), "fakeextra", ("cpu",))
-    monkeypatch.setattr(registry_module, "_REGISTRY", dict(registry_module._REGISTRY))
     register_backend(spec)
-    with pytest.raises(ConfigError):
-        register_backend(spec)
-    model = tmp_path / "m.fake"
-    model.write_bytes(b"x")
-    with pytest.raises(BackendNotAvailableError, match=r'pip install "yolopose\[fakeextra\]"'):
-        load_runtime(model)
-    with pytest.raises(BackendNotAvailableError, match="fakeextra"):
-        load_runtime(model, backend="fake")
+    try:
+        with pytest.raises(ConfigError, match="already registered"):
+            register_backend(spec)
+        model = tmp_path / "m.fake"
+        model.write_bytes(b"x")
+        with pytest.raises(BackendNotAvailableError, match=r'pip install "yolopose\[fakeextra\]"'):
+            load_runtime(model)
+        with pytest.raises(BackendNotAvailableError, match="fakeextra"):
+            load_runtime(model, backend="fake")
+    finally:
+        registry_module._BACKENDS.unregister("fake")
+    with pytest.raises(ConfigError, match="unknown backend 'fake'"):
+        get_backend("fake")
 
 
 def test_device_errors_list_available_devices(onnx_path):
@@ -170,8 +196,9 @@ def _external_onnx(folder, location):
     return path
 
 
+@pytest.mark.parametrize("backend", ONNX_READERS)
 @pytest.mark.parametrize("location", ["../secret.bin", "/etc/passwd", "sub/../../secret.bin", "link.bin", "hard.bin", "missing.bin"])
-def test_external_data_outside_the_model_folder_is_refused(tmp_path, location):
+def test_external_data_outside_the_model_folder_is_refused(tmp_path, location, backend):
     outside = tmp_path / "secret.bin"
     outside.write_bytes(np.ones(3, np.float32).tobytes())
     folder = tmp_path / "model"
@@ -180,9 +207,9 @@ def test_external_data_outside_the_model_folder_is_refused(tmp_path, location):
     os.symlink(outside, folder / "link.bin")
     os.link(outside, folder / "hard.bin")
     path = _external_onnx(folder, location)
-    for backend in ("onnxruntime", "openvino"):
-        with pytest.raises(ModelError, match="external data"):
-            load_runtime(path, backend=backend)
+    _require(backend)
+    with pytest.raises(ModelError, match="external data"):
+        load_runtime(path, backend=backend)
 
 
 def test_external_data_inside_the_folder_loads(tmp_path):
@@ -213,29 +240,28 @@ def test_model_folder_resolution(tmp_path, onnx_path):
         load_runtime(folder)
 
 
-@pytest.mark.parametrize("path_fn", [lambda p: p, lambda p: FIX / "tiny_raw_int8.tflite"])
-def test_runtime_run_is_thread_safe(onnx_path, path_fn):
-    path = path_fn(onnx_path)
-    backends = ["auto"] if path.suffix == ".tflite" else ["onnxruntime", "openvino"]
-    for backend in backends:
-        with load_runtime(path, backend=backend) as rt:
-            ref = rt.run(_zeros_input(rt))
-            errors = []
+@pytest.mark.parametrize("backend, suffix", [*READERS, ("tflite", "int8")])
+def test_runtime_run_is_thread_safe(backend, suffix, request):
+    _require(backend)
+    path = FIX / "tiny_raw_int8.tflite" if suffix == "int8" else _tiny_artifact(suffix, request)
+    with load_runtime(path, backend=backend) as rt:
+        ref = rt.run(_zeros_input(rt))
+        errors = []
 
-            def work():
-                try:
-                    for _ in range(20):
-                        for a, b in zip(rt.run(_zeros_input(rt)), ref):
-                            np.testing.assert_array_equal(a, b)
-                except Exception as exc:  # collected and re-raised in the main thread
-                    errors.append(exc)
+        def work():
+            try:
+                for _ in range(20):
+                    for a, b in zip(rt.run(_zeros_input(rt)), ref):
+                        np.testing.assert_array_equal(a, b)
+            except Exception as exc:  # collected and re-raised in the main thread
+                errors.append(exc)
 
-            threads = [threading.Thread(target=work) for _ in range(4)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            assert not errors, errors
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors
 
 
 def test_committed_tflite_fixtures_are_current():

@@ -1,10 +1,8 @@
 """The ``yolopose-train`` command line."""
 from __future__ import annotations
 
-import click
-
 from yolopose import __version__
-from yolopose.cli.lazy import LazyGroup
+from yolopose.cli.lazy import lazy_group
 
 #: subcommand -> "module:attribute", imported only when that subcommand runs.
 COMMANDS: dict = {
@@ -16,7 +14,6 @@ COMMANDS: dict = {
 }
 
 
-@click.group(cls=LazyGroup, lazy_commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="yolopose-train")
+@lazy_group("yolopose-train", __version__, COMMANDS)
 def main() -> None:
     """Train, fine-tune (QAT), validate and inspect YOLO-Pose models."""

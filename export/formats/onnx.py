@@ -11,18 +11,14 @@ from __future__ import annotations
 import io
 import tempfile
 import warnings
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, List, Optional
-
-import numpy as np
 
 from yolopose.errors import ExportError
 from yolopose.fileio import atomic_path
 from yolopose.metadata import METADATA_KEY
 
 from .._registry import Artifact, Format, register_format
-from ..verify import order_by_shape
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..job import ExportJob
@@ -39,7 +35,7 @@ def fp32_onnx(job: "ExportJob"):
     import onnx
     import torch
 
-    from ..wrapper import RawOutputs
+    from yolopose.training.models.raw_outputs import RawOutputs
 
     wrapper = RawOutputs(job.source.model, "NCHW").eval()
     h, w = job.imgsz
@@ -164,18 +160,10 @@ def _fp16(fp32):
     return _toposort(convert_float_to_float16(fp32, keep_io_types=True, disable_shape_infer=False))
 
 
-@lru_cache(maxsize=8)
-def _session(path: str, mtime: float):
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.log_severity_level = 3
-    return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
-
-
 @register_format
 class OnnxFormat(Format):
     name = "onnx"
+    verify_with = {"backend": "onnxruntime"}
 
     def artifact_path(self, job: "ExportJob", precision: str) -> Path:
         return job.out_path(job.stem(precision) + ".onnx")
@@ -198,12 +186,3 @@ class OnnxFormat(Format):
         meta = job.metadata(precision, input_layout="NCHW", opset=OPSET)
         _save(_with_metadata(model, meta.to_json()), path)
         return Artifact(path, notes=notes)
-
-    def run(self, path: Path, images: np.ndarray) -> List[np.ndarray]:
-        from yolopose.metadata import ModelMetadata
-
-        sess = _session(str(path), Path(path).stat().st_mtime)
-        meta = ModelMetadata.from_json(sess.get_modelmeta().custom_metadata_map[METADATA_KEY], source=str(path))
-        x = np.ascontiguousarray(images.astype(np.float32).transpose(0, 3, 1, 2) / 255.0)
-        outs = sess.run(None, {sess.get_inputs()[0].name: x})
-        return order_by_shape(outs, meta, str(path))

@@ -2,23 +2,19 @@
 (weights compressed to float16), int8 (NNCF post-training quantization on the calibration images;
 for a QAT checkpoint, of the QAT-tuned weights). Converted from the fp32 ONNX graph.
 
-Verification compiles with ``INFERENCE_PRECISION_HINT=f32``: on CPUs with AMX / AVX512-BF16 the
+Verification runs with ``INFERENCE_PRECISION_HINT=f32``: on CPUs with AMX / AVX512-BF16 the
 CPU plugin otherwise computes fp32 models in bfloat16 (keypoints move by ~0.5 px at 64 px).
 """
 from __future__ import annotations
 
 import tempfile
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, List
 
-import numpy as np
-
+from yolopose.fileio import atomic_dir
 from yolopose.metadata import METADATA_KEY
 
-from .._files import atomic_dir
 from .._registry import Artifact, Format, register_format
-from ..verify import order_by_shape
 from .onnx import fp32_onnx
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -47,20 +43,12 @@ def _quantize(job: "ExportJob", model):
     return nncf.quantize(model, nncf.Dataset(items), subset_size=len(items), preset=nncf.QuantizationPreset.MIXED)
 
 
-@lru_cache(maxsize=8)
-def _compiled(xml: str, mtime: float):
-    import openvino as ov
-
-    core = ov.Core()
-    model = core.read_model(xml)
-    # f32 arithmetic: on CPUs with AMX/AVX512-BF16 the CPU plugin defaults to bfloat16, which
-    # moves keypoints by ~0.5 px; verification measures the artifact, not that runtime choice
-    return core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"}), model
-
-
 @register_format
 class OpenVinoFormat(Format):
     name = "openvino"
+    # f32 arithmetic whatever the artifact's precision: on CPUs with AMX/AVX512-BF16 the CPU
+    # plugin otherwise computes in bfloat16, and verification measures the artifact, not that choice
+    verify_with = {"backend": "openvino", "runtime_options": {"config": {"INFERENCE_PRECISION_HINT": "f32"}}}
 
     def artifact_path(self, job: "ExportJob", precision: str) -> Path:
         return job.out_path(job.stem(precision) + "_openvino")
@@ -81,13 +69,3 @@ class OpenVinoFormat(Format):
         with atomic_dir(path) as tmp:
             ov.save_model(model, str(tmp / f"{stem}.xml"), compress_to_fp16=(precision == "fp16"))
         return Artifact(path, notes=notes)
-
-    def run(self, path: Path, images: np.ndarray) -> List[np.ndarray]:
-        from yolopose.metadata import ModelMetadata
-
-        xml = next(Path(path).glob("*.xml")) if Path(path).is_dir() else Path(path)
-        compiled, model = _compiled(str(xml), xml.stat().st_mtime)
-        meta = ModelMetadata.from_json(str(model.get_rt_info([METADATA_KEY]).astype(str)), source=str(xml))
-        x = np.ascontiguousarray(images.astype(np.float32).transpose(0, 3, 1, 2) / 255.0)
-        result = compiled(x)
-        return order_by_shape([np.asarray(result[o]) for o in compiled.outputs], meta, str(xml))

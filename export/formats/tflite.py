@@ -6,7 +6,7 @@
   scale 1/255 and zero point -128 (uint8 pixel ``p`` -> ``p - 128``), int8 outputs, one
   quantization range per output tensor, parameters stored in the model. From PT2E: calibration
   (PTQ) or the QAT graph's learned ranges (``--qat``). SiLU is quantized as int8 LOGISTIC + MUL.
-- Metadata: a zip appended to the flatbuffer holding ``yolopose.json`` (read with :mod:`zipfile`).
+- Metadata: a zip appended to the flatbuffer holding ``yolopose.json`` (read back by the TFLite runtime adapter).
 """
 from __future__ import annotations
 
@@ -18,19 +18,18 @@ from typing import TYPE_CHECKING, Dict, List, Tuple
 
 import numpy as np
 
-from yolopose.errors import ExportError, MetadataError
+from yolopose.errors import ExportError
 from yolopose.fileio import atomic_path
-from yolopose.metadata import ModelMetadata
+from yolopose.metadata import METADATA_KEY, ModelMetadata
 
 from .._registry import Artifact, Format, register_format
-from ..verify import order_by_shape
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..job import ExportJob
 
-__all__ = ["TfliteFormat", "append_metadata", "read_metadata", "op_report", "METADATA_FILE"]
+__all__ = ["TfliteFormat", "append_metadata", "op_report", "METADATA_FILE"]
 
-METADATA_FILE = "yolopose.json"
+METADATA_FILE = f"{METADATA_KEY}.json"  #: read back by yolopose.runtimes
 #: data-movement ops that carry no arithmetic (their dtype is their input's)
 _PASSIVE = {"RESHAPE", "TRANSPOSE", "PAD", "CONCATENATION", "MAX_POOL_2D", "RESIZE_NEAREST_NEIGHBOR", "STRIDED_SLICE", "SLICE"}
 
@@ -41,16 +40,6 @@ def append_metadata(flatbuffer: bytes, meta: ModelMetadata) -> bytes:
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(METADATA_FILE, meta.to_json())
     return bytes(flatbuffer) + buf.getvalue()
-
-
-def read_metadata(path: Path) -> ModelMetadata:
-    """Read the metadata zip appended to a ``.tflite`` file."""
-    try:
-        with zipfile.ZipFile(path) as zf:
-            text = zf.read(METADATA_FILE).decode("utf-8")
-    except (zipfile.BadZipFile, KeyError) as exc:
-        raise MetadataError(f"{path}: no yolopose metadata appended to the TFLite file ({exc})") from None
-    return ModelMetadata.from_json(text, source=str(path))
 
 
 def _interpreter(model: "bytes | str", threads: int = 1, delegates: bool = True):
@@ -85,7 +74,7 @@ def _fp32_flatbuffer(job: "ExportJob") -> bytes:
     import litert_torch
     import torch
 
-    from ..wrapper import RawOutputs
+    from yolopose.training.models.raw_outputs import RawOutputs
 
     h, w = job.imgsz
     wrapper = RawOutputs(job.source.model, "NHWC").eval()
@@ -132,6 +121,7 @@ _BUILDERS = {"fp32": _fp32_flatbuffer, "fp16": _fp16_flatbuffer, "int8": _int8_f
 class TfliteFormat(Format):
     name = "tflite"
     supports_dynamic_batch = False
+    verify_with = {"backend": "tflite", "threads": 1}
 
     def artifact_path(self, job: "ExportJob", precision: str) -> Path:
         return job.out_path(job.stem(precision) + ".tflite")
@@ -159,25 +149,3 @@ class TfliteFormat(Format):
         with atomic_path(path, suffix=".tflite") as tmp:
             tmp.write_bytes(append_metadata(fb, meta))
         return Artifact(path, ops=hist, float_ops=floats, notes=notes)
-
-    def run(self, path: Path, images: np.ndarray) -> List[np.ndarray]:
-        meta = read_metadata(path)
-        it = _interpreter(str(path), threads=1)
-        it.allocate_tensors()
-        inp = it.get_input_details()[0]
-        if inp["dtype"] == np.float32:
-            x = images.astype(np.float32) / 255.0
-        else:
-            scale, zp = inp["quantization"]
-            info = np.iinfo(inp["dtype"])
-            x = np.clip(np.rint(images.astype(np.float32) / 255.0 / scale) + zp, info.min, info.max).astype(inp["dtype"])
-        it.set_tensor(inp["index"], x)
-        it.invoke()
-        outs = []
-        for d in it.get_output_details():
-            o = it.get_tensor(d["index"])
-            if o.dtype != np.float32:
-                scale, zp = d["quantization"]
-                o = (o.astype(np.float32) - zp) * scale
-            outs.append(o)
-        return order_by_shape(outs, meta, str(path))

@@ -1,10 +1,8 @@
 """The ``yolopose`` command line (SDK only: never imports torch)."""
 from __future__ import annotations
 
-import click
-
 from .. import __version__
-from .lazy import LazyGroup
+from .lazy import lazy_group
 
 #: subcommand -> "module:attribute", imported only when that subcommand runs.
 COMMANDS: dict = {
@@ -16,7 +14,6 @@ COMMANDS: dict = {
 }
 
 
-@click.group(cls=LazyGroup, lazy_commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="yolopose")
+@lazy_group("yolopose", __version__, COMMANDS)
 def main() -> None:
     """YOLO-Pose multi-person pose estimation on edge devices."""

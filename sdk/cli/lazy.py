@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import click
 
-__all__ = ["LazyGroup"]
+__all__ = ["LazyGroup", "lazy_group"]
 
 
 class LazyGroup(click.Group):
@@ -24,3 +24,14 @@ class LazyGroup(click.Group):
             module_name, attr = self.lazy_commands[cmd_name].split(":")
             return getattr(importlib.import_module(module_name), attr)
         return super().get_command(ctx, cmd_name)
+
+
+def lazy_group(prog_name: str, version: str, commands: Dict[str, str]) -> Callable[[Callable[[], None]], click.Group]:
+    """Decorator: the function (its docstring is the help) becomes a command group named
+    ``prog_name`` with ``-h/--help``, ``--version`` and the lazily imported ``commands``."""
+
+    def wrap(fn: Callable[[], None]) -> click.Group:
+        fn = click.version_option(version, prog_name=prog_name)(fn)
+        return click.group(cls=LazyGroup, lazy_commands=commands, context_settings={"help_option_names": ["-h", "--help"]})(fn)
+
+    return wrap

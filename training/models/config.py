@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Tuple
 
 from yolopose.errors import ConfigError
+from yolopose.registry import Registry
 
 __all__ = ["ModelConfig", "ACTIVATIONS", "STEMS", "get_config", "list_models", "register_model"]
 
@@ -139,7 +140,7 @@ class ModelConfig:
 
 
 # ---------------------------------------------------------------------- the registry
-_REGISTRY: Dict[str, ModelConfig] = {}
+_MODELS: Registry[ModelConfig] = Registry("model")
 
 #: (depth, width) per size letter (YOLOv5's scales, as in the paper's Table 1 models).
 _SCALES = {"n": (0.33, 0.25), "s": (0.33, 0.50), "m": (0.67, 0.75), "l": (1.0, 1.0)}
@@ -164,10 +165,7 @@ _VARIANTS: Dict[str, Dict[str, Any]] = {"": {}, "-lite": {"activation": "relu", 
 
 def register_model(config: ModelConfig) -> ModelConfig:
     """Add a configuration to the registry (names are unique)."""
-    if config.name in _REGISTRY:
-        raise ConfigError(f"model {config.name!r} is already registered")
-    _REGISTRY[config.name] = config
-    return config
+    return _MODELS.register(config.name, config)
 
 
 def _register_family() -> None:
@@ -197,12 +195,9 @@ _register_family()
 
 def list_models() -> List[str]:
     """Names of all registered models, in registration order (by family, then size)."""
-    return list(_REGISTRY)
+    return _MODELS.names()
 
 
 def get_config(name: str) -> ModelConfig:
     """The configuration registered as ``name``; :class:`ConfigError` lists the known names."""
-    try:
-        return _REGISTRY[name]
-    except (KeyError, TypeError):
-        raise ConfigError(f"unknown model {name!r}; known models: {', '.join(list_models())}") from None
+    return _MODELS.get(name)

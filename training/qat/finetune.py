@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torchao.quantization.pt2e import disable_observer
 
-from yolopose.export.wrapper import levels_from_flat
+from ..models.raw_outputs import levels_from_flat
 
 from ..loss import LossHyp, PoseLoss
 from .graph import QuantGraph, set_training

@@ -1,6 +1,6 @@
 """Build, calibrate and convert the quantized (PT2E) graph of a YOLO-Pose network.
 
-The graph is traced from :class:`yolopose.export.wrapper.RawOutputs` with an NHWC input, so the
+The graph is traced from :class:`yolopose.training.models.raw_outputs.RawOutputs` with an NHWC input, so the
 graph QAT trains is exactly the graph the int8 TFLite is converted from: the input pinned to
 1/255, per-level split outputs, BN folded, SiLU explicit.
 """
@@ -14,7 +14,7 @@ from torch import nn
 from torchao.quantization.pt2e import move_exported_model_to_eval, move_exported_model_to_train
 from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e, prepare_qat_pt2e
 
-from yolopose.export.wrapper import RawOutputs
+from ..models.raw_outputs import RawOutputs
 from yolopose.ops import as_hw
 
 from ._fold import int8_ready

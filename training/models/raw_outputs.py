@@ -1,4 +1,4 @@
-"""The module every exporter traces: the model's raw head outputs, flattened per level into
+"""The module every exporter and the QAT graph trace: the model's raw head outputs, flattened per level into
 ``det``, ``kpt_xy``, ``kpt_conf`` tensors in NHWC (each its own tensor, so each gets its own int8
 range), with an NCHW (ONNX, OpenVINO) or NHWC (TFLite) image input."""
 from __future__ import annotations

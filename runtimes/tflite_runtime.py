@@ -1,4 +1,6 @@
-"""TFLite adapter: ``ai-edge-litert`` (preferred) or ``tflite-runtime``; XNNPACK or an external delegate."""
+"""TFLite adapter (backend ``tflite``): runs ``.tflite`` models with the LiteRT interpreter
+(``ai-edge-litert``, the ``litert`` extra; TFLite's new name) or the older ``tflite-runtime``;
+XNNPACK or an external delegate."""
 from __future__ import annotations
 
 import os
@@ -15,7 +17,7 @@ from ._engine import check_model_file, engine_errors, import_engine, read_model_
 from ._tflite_file import appended_properties, check_tflite_bytes
 from .base import Runtime, TensorInfo, split_device
 
-__all__ = ["LiteRtRuntime"]
+__all__ = ["TfliteRuntime"]
 
 _MODULES = ("ai_edge_litert.interpreter", "tflite_runtime.interpreter")
 
@@ -32,7 +34,7 @@ def _tensor_info(detail: Mapping[str, Any]) -> TensorInfo:
     return TensorInfo(detail["name"], shape, dtype, quant)
 
 
-class LiteRtRuntime(Runtime):
+class TfliteRuntime(Runtime):
     """A ``.tflite`` model. ``device="cpu"`` runs on the CPU (XNNPACK by default); any other
     device (``"npu"``, ``"edgetpu"``, ...) needs ``delegate="path/to/delegate.so"``.
 
