@@ -28,7 +28,7 @@ import numpy as np
 
 from ._coco_eval_numpy import BBOX_PARAMS, KEYPOINT_PARAMS, EvalParams, evaluate_stats
 from .errors import BackendNotAvailableError, ConfigError, DatasetError
-from .keypoints import COCO_OKS_SIGMAS
+from .keypoints import COCO_OKS_SIGMAS, oks_sigmas
 
 __all__ = [
     "KEYPOINT_METRICS",
@@ -213,8 +213,8 @@ def evaluate(
     """COCO metrics of ``results`` against ``ground_truth`` (see the module docstring).
 
     ``iou_types``: any of ``"keypoints"`` (OKS; metrics without prefix) and ``"bbox"`` (``box_``
-    prefix). ``sigmas``: per-keypoint OKS sigmas, default COCO's 17 (needed for other keypoint
-    counts). ``backend``: ``"auto"``, ``"pycocotools"`` or ``"numpy"``.
+    prefix). ``sigmas``: per-keypoint OKS sigmas (default: :func:`yolopose.keypoints.oks_sigmas`
+    of the ground truth's keypoint count). ``backend``: ``"auto"``, ``"pycocotools"`` or ``"numpy"``.
     """
     unknown = [t for t in iou_types if t not in _IOU_TYPES]
     if unknown or not iou_types:
@@ -225,11 +225,7 @@ def evaluate(
         raise ConfigError(f"unknown COCO evaluation backend {backend!r}; choose from auto, {', '.join(_BACKENDS)}")
     gt = load_ground_truth(ground_truth)
     k = _num_keypoints(gt)
-    if sigmas is None:
-        if "keypoints" in iou_types and k != len(COCO_OKS_SIGMAS):
-            raise ConfigError(f"the ground truth has {k} keypoints; pass sigmas= with {k} OKS sigmas")
-        sigmas = COCO_OKS_SIGMAS
-    sig = np.asarray(sigmas, dtype=np.float64)
+    sig = np.asarray(oks_sigmas(k) if sigmas is None else sigmas, dtype=np.float64)
     if "keypoints" in iou_types and len(sig) != k:
         raise ConfigError(f"{len(sig)} OKS sigmas for {k} keypoints")
     if "keypoints" in iou_types:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Tuple
 
-__all__ = ["COCO_KEYPOINT_NAMES", "COCO_SKELETON", "COCO_FLIP_INDEX", "COCO_OKS_SIGMAS", "NUM_COCO_KEYPOINTS"]
+__all__ = ["COCO_KEYPOINT_NAMES", "COCO_SKELETON", "COCO_FLIP_INDEX", "COCO_OKS_SIGMAS", "NUM_COCO_KEYPOINTS", "oks_sigmas"]
 
 COCO_KEYPOINT_NAMES: Tuple[str, ...] = (
     "nose", "left_eye", "right_eye", "left_ear", "right_ear",
@@ -27,3 +27,11 @@ COCO_OKS_SIGMAS: Tuple[float, ...] = (
     0.026, 0.025, 0.025, 0.035, 0.035, 0.079, 0.079, 0.072, 0.072,
     0.062, 0.062, 0.107, 0.107, 0.087, 0.087, 0.089, 0.089,
 )
+
+
+def oks_sigmas(num_keypoints: int) -> Tuple[float, ...]:
+    """Per-keypoint OKS sigmas for a layout of ``num_keypoints``: COCO's for 17 keypoints, else the
+    mean of COCO's for every keypoint. The one default of the OKS loss, evaluation and tracking."""
+    if num_keypoints == NUM_COCO_KEYPOINTS:
+        return COCO_OKS_SIGMAS
+    return (sum(COCO_OKS_SIGMAS) / len(COCO_OKS_SIGMAS),) * int(num_keypoints)

@@ -139,15 +139,19 @@ def test_bad_inputs_raise_clear_errors(tmp_path):
         coco_eval.evaluate(broken, results)
 
 
-def test_other_keypoint_counts_need_sigmas():
+def test_other_keypoint_counts_default_to_the_shared_sigmas():
+    from yolopose.keypoints import oks_sigmas
+
     gt, results = _dataset(2)
     for a in gt["annotations"]:
         a["keypoints"] = a["keypoints"][:15]
     five = [dict(r, keypoints=r["keypoints"][:15]) for r in results]
-    with pytest.raises(ConfigError, match="sigmas"):
-        coco_eval.evaluate(gt, five, iou_types=("keypoints",))
+    default = coco_eval.evaluate(gt, five, iou_types=("keypoints",), backend="numpy")
+    assert default == coco_eval.evaluate(gt, five, iou_types=("keypoints",), backend="numpy", sigmas=oks_sigmas(5))
     m = coco_eval.evaluate(gt, five, iou_types=("keypoints",), backend="numpy", sigmas=SIGMAS[:5])
-    assert 0.0 <= m["AP"] <= 1.0
+    assert 0.0 <= m["AP"] <= 1.0 and m != default
+    with pytest.raises(ConfigError, match="4 OKS sigmas for 5 keypoints"):
+        coco_eval.evaluate(gt, five, iou_types=("keypoints",), sigmas=SIGMAS[:4])
 
 
 def test_pycocotools_missing_names_the_extra(monkeypatch):
@@ -171,3 +175,20 @@ def test_format_metrics_lists_both_rows():
     gt, results = _dataset(0)
     text = coco_eval.format_metrics(coco_eval.evaluate(gt, results, backend="numpy"))
     assert "keypoints" in text and "box" in text and "AP50" in text
+
+
+def test_oks_sigmas_have_one_default_for_every_user():
+    """Evaluation, tracking and the loss share one default for non-COCO keypoint layouts."""
+    from yolopose.keypoints import COCO_OKS_SIGMAS, oks_sigmas
+    from yolopose.tracking.similarity import oks_matrix
+
+    assert oks_sigmas(17) == COCO_OKS_SIGMAS
+    five = oks_sigmas(5)
+    assert len(five) == 5 and five[0] == pytest.approx(np.mean(COCO_OKS_SIGMAS))
+    a = np.zeros((1, 5, 3))
+    a[..., 2] = 1.0
+    b = a.copy()
+    b[..., 0] += 3.0
+    got, _ = oks_matrix(a, b, np.array([100.0]))
+    want, _ = oks_matrix(a, b, np.array([100.0]), sigmas=five)
+    assert got == pytest.approx(want) and 0 < got[0, 0] < 1

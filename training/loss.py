@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from yolopose.errors import ConfigError
-from yolopose.keypoints import COCO_OKS_SIGMAS, NUM_COCO_KEYPOINTS
+from yolopose.keypoints import oks_sigmas
 
 __all__ = ["LossHyp", "PoseLoss", "LevelTargets", "bbox_ciou", "oks_loss", "keypoint_l1_loss", "keypoint_sigmas", "default_balance"]
 
@@ -93,11 +93,8 @@ def default_balance(num_levels: int) -> Tuple[float, ...]:
 
 
 def keypoint_sigmas(num_keypoints: int) -> torch.Tensor:
-    """OKS-loss sigmas: COCO's for 17 keypoints, else their mean for every keypoint."""
-    sig = torch.tensor(COCO_OKS_SIGMAS, dtype=torch.float32)
-    if num_keypoints == NUM_COCO_KEYPOINTS:
-        return sig
-    return torch.full((num_keypoints,), float(sig.mean()))
+    """OKS-loss sigmas (:func:`yolopose.keypoints.oks_sigmas`) as a float32 tensor."""
+    return torch.tensor(oks_sigmas(num_keypoints), dtype=torch.float32)
 
 
 def bbox_ciou(box1: torch.Tensor, box2: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:

@@ -144,10 +144,5 @@ class Validator:
     def __call__(self, model: nn.Module) -> ValidationResult:
         start = time.perf_counter()
         results = self.predict(model)
-        sigmas = self.sigmas
-        if sigmas is None and getattr(model, "num_keypoints", 17) != 17:
-            from .loss import keypoint_sigmas  # the loss' OKS sigmas for non-COCO keypoint sets
-
-            sigmas = keypoint_sigmas(int(model.num_keypoints)).tolist()
-        metrics = coco_eval.evaluate(self.ground_truth, results, backend=self.backend, sigmas=sigmas)
+        metrics = coco_eval.evaluate(self.ground_truth, results, backend=self.backend, sigmas=self.sigmas)
         return ValidationResult(metrics, results, images=len(self.dataset), seconds=time.perf_counter() - start)

@@ -5,17 +5,10 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..keypoints import COCO_OKS_SIGMAS, NUM_COCO_KEYPOINTS
+from ..keypoints import oks_sigmas
 from ..ops import box_iou
 
-__all__ = ["box_iou", "oks_matrix", "default_sigmas"]
-
-
-def default_sigmas(num_keypoints: int) -> np.ndarray:
-    """COCO's per-keypoint OKS sigmas for 17 keypoints; a uniform 0.05 for other layouts."""
-    if num_keypoints == NUM_COCO_KEYPOINTS:
-        return np.asarray(COCO_OKS_SIGMAS, dtype=np.float64)
-    return np.full(num_keypoints, 0.05)
+__all__ = ["box_iou", "oks_matrix"]
 
 
 def oks_matrix(
@@ -41,7 +34,7 @@ def oks_matrix(
     if n == 0 or m == 0:
         return np.zeros((n, m)), np.zeros((n, m), dtype=np.int64)
     k = a.shape[1]
-    sig = default_sigmas(k) if sigmas is None else np.asarray(sigmas, dtype=np.float64)
+    sig = np.asarray(oks_sigmas(k) if sigmas is None else sigmas, dtype=np.float64)
     var = (2.0 * sig) ** 2  # (K,)
     d2 = ((a[:, None, :, :2] - b[None, :, :, :2]) ** 2).sum(-1)  # (N, M, K)
     area = np.maximum(np.asarray(areas_a, dtype=np.float64), 1.0)[:, None, None]

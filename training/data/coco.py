@@ -10,7 +10,7 @@ import numpy as np
 from yolopose.errors import DatasetError, ImageError
 
 from ._images import image_size
-from .records import ImageRecord, SkipLog
+from .records import ImageRecord, SkipLog, keypoint_problem
 
 __all__ = ["read_coco_json", "person_category", "load_coco_records", "coco_gt_subset"]
 
@@ -96,14 +96,11 @@ def load_coco_records(json_path: Path, image_dir: Path, log: SkipLog, decode: bo
             log.skip(where, f"bbox {[bx, by, bw, bh]} outside the {int(w)}x{int(h)} image")
             bad.add(image_id)
             continue
-        vis = kp[:, 2] > 0
-        if not np.isin(kp[:, 2], (0, 1, 2)).all() or (w and h and vis.any() and (
-                (kp[vis, 0] < -_TOL).any() or (kp[vis, 1] < -_TOL).any()
-                or (kp[vis, 0] > w + _TOL).any() or (kp[vis, 1] > h + _TOL).any())):
-            log.skip(where, "keypoint outside the image or visibility not 0/1/2")
+        problem = keypoint_problem(kp, w, h, _TOL)
+        if problem is not None:
+            log.skip(where, problem)
             bad.add(image_id)
             continue
-        kp[~vis] = 0.0
         people[image_id].append((np.array([bx, by, bx + bw, by + bh], np.float32), kp))
 
     records: List[ImageRecord] = []

@@ -14,7 +14,7 @@ import numpy as np
 from yolopose.errors import DatasetError, ImageError
 
 from ._images import IMAGE_SUFFIXES, image_size
-from .records import ImageRecord, SkipLog
+from .records import ImageRecord, SkipLog, keypoint_problem
 
 __all__ = ["list_images", "label_path_for", "parse_label_file", "load_yolo_records", "records_to_coco"]
 
@@ -80,18 +80,14 @@ def parse_label_file(path: Path, num_keypoints: int, log: SkipLog) -> Optional[T
             return None
         if len(fields) == 5 + 3 * k:
             kp = vals[5:].reshape(k, 3).copy()
-            if not np.isin(kp[:, 2], (0, 1, 2)).all():
-                log.skip(where, "keypoint visibility not 0, 1 or 2")
-                return None
         else:
             xy = vals[5:].reshape(k, 2)
             v = np.where((xy == 0).all(1), 0.0, 2.0)
             kp = np.concatenate([xy, v[:, None]], 1)
-        vis = kp[:, 2] > 0
-        if ((kp[vis, :2] < -_TOL) | (kp[vis, :2] > 1 + _TOL)).any():
-            log.skip(where, "keypoint out of range [0, 1]")
+        problem = keypoint_problem(kp, 1.0, 1.0, _TOL)
+        if problem is not None:
+            log.skip(where, problem)
             return None
-        kp[~vis] = 0.0
         boxes.append(np.clip([cx, cy, w, h], 0, 1))
         kpts.append(kp)
     if not boxes:
