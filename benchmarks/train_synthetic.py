@@ -60,7 +60,7 @@ def build_report(run: Path, train_seconds: Optional[float]) -> Dict[str, Any]:
     """Collect what the results page shows: every stage found in ``run`` (their epochs numbered on
     from each other), the final validation, the dataset and the machine. Training time: given, or
     the sum of the epoch times of all stages."""
-    from yolopose.training.trainer.results import loss_columns, read_results
+    from yolopose.training.trainer.history import loss_columns, read_results
 
     stages, rows = [], []
     for name in STAGES:
@@ -279,7 +279,7 @@ def race(epochs: int, seed: int, out: str, workers: int, docs: str, report_only:
 def report(run_dir: str, train_seconds: Optional[float], docs: str) -> None:
     """Write the results table and copy the plot."""
     from yolopose.fileio import atomic_write_bytes, atomic_write_text
-    from yolopose.training.trainer.results import plot_results
+    from yolopose.training.trainer.history import plot_results
 
     run = Path(run_dir)
     rep = build_report(run, train_seconds)

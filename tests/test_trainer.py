@@ -18,7 +18,7 @@ from yolopose.training.models import create_model  # noqa: E402
 from yolopose.training.synth import write_dataset  # noqa: E402
 from yolopose.training.trainer import ModelEMA, TrainConfig, train  # noqa: E402
 from yolopose.training.trainer.optim import apply_warmup, build_optimizer, cosine_factor, epoch_lr, warmup_iterations  # noqa: E402
-from yolopose.training.trainer.results import LOSS_TERMS, ResultsLog, plot_results, read_results  # noqa: E402
+from yolopose.training.trainer.history import LOSS_TERMS, ResultsLog, plot_results, read_results  # noqa: E402
 
 MODEL = "yolov5n-pose"
 IMGSZ = 64

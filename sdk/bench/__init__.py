@@ -12,7 +12,7 @@ from __future__ import annotations
 from .chart import render_chart, save_chart
 from .memory import PeakMemory, lifetime_peak_rss_bytes, rss_bytes
 from .report import format_report, format_system, format_table
-from .results import REPORT_FORMAT, STAGES, BenchReport, MemoryUsage, ModelBenchmark
+from .measurements import REPORT_FORMAT, STAGES, BenchReport, MemoryUsage, ModelBenchmark
 from .runner import (
     ModelSpec,
     Pipeline,

@@ -1,10 +1,10 @@
-"""Plain-text rendering of a :class:`~yolopose.bench.results.BenchReport`."""
+"""Plain-text rendering of a :class:`~yolopose.bench.measurements.BenchReport`."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from .results import BenchReport, ModelBenchmark
+from .measurements import BenchReport, ModelBenchmark
 
 __all__ = ["format_report", "format_table", "format_system"]
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import ConfigError, YoloPoseError
 from .memory import PeakMemory, rss_bytes
-from .results import STAGES, BenchReport, MemoryUsage, ModelBenchmark
+from .measurements import STAGES, BenchReport, MemoryUsage, ModelBenchmark
 from .stats import summarize
 from .system import system_info
 

@@ -8,7 +8,7 @@ int8 artifacts from it.
 from __future__ import annotations
 
 from ._fold import ExplicitSiLU, int8_ready
-from .checkpoint import is_qat_checkpoint, load_qat_graph, qat_float_model, save_qat_checkpoint
+from .storage import is_qat_checkpoint, load_qat_graph, qat_float_model, save_qat_checkpoint
 from .finetune import QATSettings, qat_finetune
 from .graph import QuantGraph, build_quant_graph, calibrate, convert_to_int8, set_training
 from .quantizer import INPUT_SCALE, INPUT_ZERO_POINT, Int8Quantizer, litert_quant_config

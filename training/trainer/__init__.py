@@ -1,6 +1,6 @@
 """The YOLO-Pose trainer, in small pieces: :class:`TrainConfig` (all settings), :mod:`.optim`
 (SGD groups, warmup, cosine), :class:`ModelEMA`, :mod:`.distributed` (torchrun/DDP),
-:mod:`.epoch` (one epoch), :mod:`.results` (results.csv and plot), :mod:`.checkpointing`
+:mod:`.epoch` (one epoch), :mod:`.history` (results.csv and plot), :mod:`.run_state`
 (resume) and :func:`train`, which composes them.
 
 >>> from yolopose.training.trainer import TrainConfig, train

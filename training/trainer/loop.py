@@ -5,7 +5,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
@@ -16,15 +16,15 @@ from yolopose.fileio import atomic_write_text
 
 from ..loss import LossHyp, PoseLoss
 from ..validator import ValidationResult, Validator
-from .checkpointing import load_resume_checkpoint, model_for_training, save_training_checkpoint
+from .run_state import load_resume_checkpoint, model_for_training, save_training_checkpoint
 from .config import TrainConfig
 from .distributed import DistContext, init_distributed, set_threads, shutdown
 from .ema import ModelEMA
 from .epoch import EpochParts, train_one_epoch
 from .loaders import TrainData, build_train_data
 from .optim import accumulate_steps, build_optimizer, warmup_iterations
-from .precision import select_precision
-from .results import ResultsLog, plot_results, read_results
+from .precision import Precision, select_precision
+from .history import ResultsLog, plot_results, read_results
 
 __all__ = ["EpochEnd", "TrainResult", "train"]
 
@@ -92,36 +92,70 @@ def train(cfg: TrainConfig, resume: bool = False, callbacks: Sequence[Callback] 
         shutdown(ctx)
 
 
+@dataclass
+class _Progress:
+    """What changes from epoch to epoch besides the weights."""
+
+    start_epoch: int = 0
+    best_fitness: float = -1.0
+    last_metrics: Dict[str, float] = field(default_factory=dict)
+    best_path: Optional[Path] = None
+
+
 def _train(cfg: TrainConfig, resume: bool, callbacks: Sequence[Callback], ctx: DistContext, start_time: float) -> TrainResult:
     cfg, ckpt = _resolve_config(cfg, resume)
     set_threads(ctx.world_size)
     out = Path(cfg.out)
-    if cfg.batch % ctx.world_size:
-        raise ConfigError(f"--batch {cfg.batch} is not divisible by the {ctx.world_size} processes")
-    batch = cfg.batch // ctx.world_size
+    batch = _per_process_batch(cfg, ctx)
     torch.manual_seed(cfg.seed)
     data: TrainData = build_train_data(cfg, ctx, batch)
+    net, precision = _build_model(cfg, ctx, data, ckpt)
+    parts, progress = _build_optimization(cfg, ctx, net, precision, data, batch, ckpt)
+    validator = _prepare_output(cfg, ctx, out, precision, data, batch)
+    log = ResultsLog(out / "results.csv", read_results(out / "results.csv") if ckpt is not None and (out / "results.csv").is_file() else None)
+    group_names = [g.get("name", str(i)) for i, g in enumerate(parts.optimizer.param_groups)]
+    _announce(cfg, ctx, net, data, precision, parts, progress.start_epoch, out)
+    progress.best_path = out / "best.pt" if (out / "best.pt").is_file() else None
+    epoch = _run_epochs(cfg, ctx, net, data, parts, validator, log, group_names, progress, callbacks, out)
+    return _finish(ctx, out, epoch, progress, start_time)
 
-    # model, loss, optimizer, EMA
+
+def _per_process_batch(cfg: TrainConfig, ctx: DistContext) -> int:
+    if cfg.batch % ctx.world_size:
+        raise ConfigError(f"--batch {cfg.batch} is not divisible by the {ctx.world_size} processes")
+    return cfg.batch // ctx.world_size
+
+
+def _build_model(cfg: TrainConfig, ctx: DistContext, data: TrainData, ckpt: Optional[Dict[str, Any]]) -> Tuple[nn.Module, Precision]:
+    """The network (fresh, pretrained or resumed) on the device, in the precision it trains in."""
     net = model_for_training(cfg, data.num_keypoints, data.name) if ckpt is None else _model_from_resume(ckpt)
     net = net.to(ctx.device)
     precision = select_precision(ctx.device, cfg.amp)
     if precision.channels_last:
         net = net.to(memory_format=torch.channels_last)
+    return net, precision
+
+
+def _build_optimization(
+    cfg: TrainConfig, ctx: DistContext, net: nn.Module, precision: Precision, data: TrainData, batch: int,
+    ckpt: Optional[Dict[str, Any]],
+) -> Tuple[EpochParts, _Progress]:
+    """Loss, optimizer, EMA and loss scaler (restored on resume), the DDP wrapper, and the
+    :class:`EpochParts` one epoch needs."""
     hyp = LossHyp.from_mapping(cfg.hyp).scaled(len(net.strides), net.num_classes, cfg.imgsz)
     criterion = PoseLoss(net, hyp)
     optimizer = build_optimizer(net, cfg, cfg.batch)
     ema = ModelEMA(net, cfg.ema_decay, cfg.ema_tau)
     scaler = torch.amp.GradScaler("cuda", enabled=precision.scale_loss)
-    start_epoch, best_fitness, last_metrics = 0, -1.0, {}
+    progress = _Progress()
     if ckpt is not None:
         optimizer.load_state_dict(ckpt["optimizer"])
         ema.load_state_dict(ckpt["ema"], ckpt["ema_updates"])
         if ckpt.get("scaler"):
             scaler.load_state_dict(ckpt["scaler"])
-        start_epoch = int(ckpt["epoch"]) + 1
-        best_fitness = float(ckpt.get("best_fitness", -1.0))
-        last_metrics = dict(ckpt.get("metrics") or {})
+        progress.start_epoch = int(ckpt["epoch"]) + 1
+        progress.best_fitness = float(ckpt.get("best_fitness", -1.0))
+        progress.last_metrics = dict(ckpt.get("metrics") or {})
     model: nn.Module = net
     if ctx.distributed:
         model = DistributedDataParallel(net, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
@@ -141,6 +175,13 @@ def _train(cfg: TrainConfig, resume: bool, callbacks: Sequence[Callback], ctx: D
         accumulate=accumulate_steps(cfg, cfg.batch),
         warmup_iters=warmup_iterations(cfg, len(data.loader)),
     )
+    return parts, progress
+
+
+def _prepare_output(
+    cfg: TrainConfig, ctx: DistContext, out: Path, precision: Precision, data: TrainData, batch: int
+) -> Optional[Validator]:
+    """On rank 0: the output folder, ``config.json``, and the validator (when there is val data)."""
     validator: Optional[Validator] = None
     if ctx.is_main:
         out.mkdir(parents=True, exist_ok=True)
@@ -158,8 +199,13 @@ def _train(cfg: TrainConfig, resume: bool, callbacks: Sequence[Callback], ctx: D
                 iou=cfg.iou,
                 max_det=cfg.max_det,
             )
-    log = ResultsLog(out / "results.csv", read_results(out / "results.csv") if ckpt is not None and (out / "results.csv").is_file() else None)
-    group_names = [g.get("name", str(i)) for i, g in enumerate(optimizer.param_groups)]
+    return validator
+
+
+def _announce(
+    cfg: TrainConfig, ctx: DistContext, net: nn.Module, data: TrainData, precision: Precision, parts: EpochParts,
+    start_epoch: int, out: Path,
+) -> None:
     _echo(
         ctx,
         f"training {net.name} ({sum(p.numel() for p in net.parameters()) / 1e6:.2f} M params) on {data.name}: "
@@ -168,50 +214,73 @@ def _train(cfg: TrainConfig, resume: bool, callbacks: Sequence[Callback], ctx: D
         f"accumulate {parts.accumulate}, warmup {parts.warmup_iters} iterations -> {out}",
     )
 
-    epoch = start_epoch - 1
-    best_path: Optional[Path] = out / "best.pt" if (out / "best.pt").is_file() else None
-    for epoch in range(start_epoch, cfg.epochs):
+
+def _run_epochs(
+    cfg: TrainConfig, ctx: DistContext, net: nn.Module, data: TrainData, parts: EpochParts, validator: Optional[Validator],
+    log: ResultsLog, group_names: List[str], progress: _Progress, callbacks: Sequence[Callback], out: Path,
+) -> int:
+    """Train, validate, log and checkpoint epoch after epoch; returns the last epoch run."""
+    epoch = progress.start_epoch - 1
+    for epoch in range(progress.start_epoch, cfg.epochs):
         t0 = time.perf_counter()
         losses = train_one_epoch(parts, epoch)
-        lrs = {f"lr/{n}": g["lr"] for n, g in zip(group_names, optimizer.param_groups)}
+        lrs = {f"lr/{n}": g["lr"] for n, g in zip(group_names, parts.optimizer.param_groups)}
         metrics: Optional[Dict[str, float]] = None
-        final = epoch == cfg.epochs - 1
-        stop = improved = False
+        stop = False
         if ctx.is_main:
-            if validator is not None and ((epoch + 1) % cfg.val_interval == 0 or final):
-                result: ValidationResult = validator(ema.ema)
-                metrics = last_metrics = result.metrics
-                _echo(ctx, result.table())
-                if result.fitness > best_fitness:
-                    best_fitness, improved = result.fitness, True
-            row: Dict[str, Any] = {"epoch": epoch, **{f"train/{k}": v for k, v in losses.items()}, **lrs}
-            row.update({f"val/{k}": v for k, v in (metrics or {}).items()})
-            row["time_s"] = time.perf_counter() - t0
-            log.add(row)
-            log.write(group_names)
-            fields = dict(model=model, ema=ema, optimizer=optimizer, scaler=scaler, cfg=cfg, epoch=epoch, best_fitness=best_fitness)
-            save_training_checkpoint(out / "last.pt", metrics=last_metrics, **fields)
-            if improved:
-                best_path = save_training_checkpoint(out / "best.pt", metrics=last_metrics, **fields)
-            if cfg.plots and (metrics is not None or final):  # plotting is slow on a busy CPU
-                plot_results(log.rows, out / "results.png", title=f"{net.name} on {data.name}")
-        report = EpochEnd(epoch, losses, metrics, net, ema, ctx, out)
+            metrics = _end_of_epoch(cfg, ctx, net, data, parts, validator, log, group_names, progress, out, epoch, losses, lrs, t0)
+        report = EpochEnd(epoch, losses, metrics, net, parts.ema, ctx, out)
         for cb in callbacks:
             stop = bool(cb(report)) or stop
         ctx.barrier()
         if stop:
             _echo(ctx, f"stopped by a callback after epoch {epoch + 1}")
             break
+    return epoch
+
+
+def _end_of_epoch(
+    cfg: TrainConfig, ctx: DistContext, net: nn.Module, data: TrainData, parts: EpochParts, validator: Optional[Validator],
+    log: ResultsLog, group_names: List[str], progress: _Progress, out: Path, epoch: int, losses: Dict[str, float],
+    lrs: Dict[str, float], t0: float,
+) -> Optional[Dict[str, float]]:
+    """Rank 0 after an epoch: validation (every ``val_interval`` epochs and the last), the results
+    row, ``last.pt`` / ``best.pt`` and the plot. Returns the metrics when it validated."""
+    metrics: Optional[Dict[str, float]] = None
+    final = epoch == cfg.epochs - 1
+    improved = False
+    if validator is not None and ((epoch + 1) % cfg.val_interval == 0 or final):
+        result: ValidationResult = validator(parts.ema.ema)
+        metrics = progress.last_metrics = result.metrics
+        _echo(ctx, result.table())
+        if result.fitness > progress.best_fitness:
+            progress.best_fitness, improved = result.fitness, True
+    row: Dict[str, Any] = {"epoch": epoch, **{f"train/{k}": v for k, v in losses.items()}, **lrs}
+    row.update({f"val/{k}": v for k, v in (metrics or {}).items()})
+    row["time_s"] = time.perf_counter() - t0
+    log.add(row)
+    log.write(group_names)
+    fields = dict(model=parts.model, ema=parts.ema, optimizer=parts.optimizer, scaler=parts.scaler, cfg=cfg, epoch=epoch,
+                  best_fitness=progress.best_fitness)
+    save_training_checkpoint(out / "last.pt", metrics=progress.last_metrics, **fields)
+    if improved:
+        progress.best_path = save_training_checkpoint(out / "best.pt", metrics=progress.last_metrics, **fields)
+    if cfg.plots and (metrics is not None or final):  # plotting is slow on a busy CPU
+        plot_results(log.rows, out / "results.png", title=f"{net.name} on {data.name}")
+    return metrics
+
+
+def _finish(ctx: DistContext, out: Path, epoch: int, progress: _Progress, start_time: float) -> TrainResult:
     seconds = time.perf_counter() - start_time
-    if ctx.is_main and last_metrics:
+    if ctx.is_main and progress.last_metrics:
         _echo(ctx, f"done: {epoch + 1} epochs in {seconds / 60:.1f} min; results in {out}")
     return TrainResult(
         out_dir=out,
         last=out / "last.pt",
-        best=best_path,
+        best=progress.best_path,
         epochs_done=epoch + 1,
-        metrics=dict(last_metrics),
-        best_fitness=best_fitness,
+        metrics=dict(progress.last_metrics),
+        best_fitness=progress.best_fitness,
         seconds=seconds,
         rank=ctx.rank,
     )
