@@ -2,7 +2,7 @@
 
 The ONNX graph ignores its input (``0 * ReduceSum(images)`` plus a constant per output), so
 whatever image goes in, the SDK's decode sees exactly the raw tensors built here by inverting the
-YOLO-Pose decode for the poses asked for. The images of :func:`make_dataset`
+YOLO-Pose decode (``conftest.encode``) for the poses asked for. The images of :func:`make_dataset`
 are 128x96, letterboxed into the 64x64 input with scale 0.5 and 8 px of padding above and below
 (:func:`to_network`), so a pose given in original pixels is detected at its original place.
 """
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
+from conftest import encode, logit
 
 from yolopose.keypoints import COCO_KEYPOINT_NAMES, COCO_OKS_SIGMAS, COCO_SKELETON
 from yolopose.metadata import METADATA_KEY, ModelMetadata, OutputSpec
@@ -24,10 +25,6 @@ IMGSZ = (64, 64)
 STRIDES = (8, 16)
 ANCHORS = (((10.0, 14.0), (20.0, 30.0)), ((30.0, 50.0), (50.0, 40.0)))
 K = 17
-
-
-def _logit(p: float) -> float:
-    return math.log(p / (1.0 - p))
 
 
 def metadata(name: str = "known") -> ModelMetadata:
@@ -66,16 +63,12 @@ def raw_outputs(poses: Sequence[Tuple[np.ndarray, np.ndarray, float]]) -> Dict[T
         hw = shapes[(lvl, "det")][1:3]
         det = out[(lvl, "det")].reshape(1, *hw, na, 6)
         cls_p = 1.0 / (1.0 + math.exp(-8.0))
-        det[0, gy, gx, choice] = [
-            _logit((cx / s - gx + 0.5) / 2), _logit((cy / s - gy + 0.5) / 2),
-            _logit(math.sqrt(w / aw) / 2), _logit(math.sqrt(h / ah) / 2),
-            _logit(score / cls_p), 8.0,
-        ]
+        t, raw_kpts = encode((cx, cy, w, h), np.asarray(kpts), (gx, gy), s, (aw, ah))
+        det[0, gy, gx, choice] = [*t, logit(score / cls_p), 8.0]
         kxy = out[(lvl, "kpt_xy")].reshape(1, *hw, na, K, 2)
-        kxy[0, gy, gx, choice, :, 0] = (np.asarray(kpts)[:, 0] / s - gx + 0.5) / 2
-        kxy[0, gy, gx, choice, :, 1] = (np.asarray(kpts)[:, 1] / s - gy + 0.5) / 2
+        kxy[0, gy, gx, choice] = raw_kpts
         kc = out[(lvl, "kpt_conf")].reshape(1, *hw, na, K)
-        kc[0, gy, gx, choice] = _logit(0.9)
+        kc[0, gy, gx, choice] = logit(0.9)
     return out
 
 

@@ -14,8 +14,8 @@ pytest.importorskip("onnx")
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    return g.make_raw_onnx(tmp_path_factory.mktemp("m") / "tiny.onnx")
+def model(tiny_onnx):
+    return tiny_onnx
 
 
 @pytest.fixture()

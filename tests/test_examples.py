@@ -1,7 +1,6 @@
 """Every example in ``examples/`` runs on bundled or generated data, so none goes stale.
 
-Examples need a model: the bundled default model when the package ships one, else a tiny real
-ONNX graph built here (``_graphs.make_raw_onnx``) or the tiny TFLite fixture.
+Examples run with the default model bundled in the package (ONNX and int8 TFLite).
 """
 from __future__ import annotations
 
@@ -20,12 +19,12 @@ from yolopose._assets import default_model_candidates
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
-def _bundled(suffix: str) -> Optional[Path]:
+def _bundled(suffix: str) -> Path:
     found = [p for p in default_model_candidates() if p.suffix == suffix]
-    return found[0] if found else None
+    assert found, f"the package ships no default {suffix} model"
+    return found[0]
 
 
 def _run(args: List[str], timeout: float = 300, cwd: Optional[Path] = None) -> subprocess.CompletedProcess:
@@ -36,15 +35,9 @@ def _run(args: List[str], timeout: float = 300, cwd: Optional[Path] = None) -> s
 
 
 @pytest.fixture(scope="module")
-def onnx_model(tmp_path_factory) -> Path:
-    bundled = _bundled(".onnx")
-    if bundled is not None:
-        return bundled
-    pytest.importorskip("onnx")
+def onnx_model() -> Path:
     pytest.importorskip("onnxruntime")
-    import _graphs as g
-
-    return g.make_raw_onnx(tmp_path_factory.mktemp("model") / "tiny.onnx")
+    return _bundled(".onnx")
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +73,6 @@ def test_01_predict_image(tmp_path: Path, onnx_model: Path, walking_frames):
 
 
 def test_01_without_model_uses_the_bundled_one(tmp_path: Path, walking_frames):
-    if not default_model_candidates():
-        pytest.skip("no default model is bundled yet")
     from PIL import Image
 
     image = tmp_path / "people.png"
@@ -105,8 +96,6 @@ def test_02_tracking_on_an_image_folder(tmp_path: Path, onnx_model: Path, walkin
     lines = _frame_lines(proc.stdout)
     assert len(lines) == 8 and "FPS" in lines[-1]
     assert "different people seen" in proc.stdout
-    if _bundled(".onnx") is None:  # the tiny graph sees the same two people in every frame: ids never change
-        assert all("ids [1, 2]" in line for line in lines)
 
 
 def test_02_tracking_on_a_video_file_writes_annotated_video(tmp_path: Path, onnx_model: Path, walking_frames):
@@ -134,7 +123,7 @@ def test_03_raspberry_pi_imports_no_other_engine(tmp_path: Path, walking_frames)
 
     if not get_backend("tflite").installed():
         pytest.skip("no TFLite interpreter (ai-edge-litert or tflite-runtime) installed")
-    model = _bundled(".tflite") or FIXTURES / "tiny_raw_int8.tflite"
+    model = _bundled(".tflite")
     for i, f in enumerate(walking_frames[:3]):
         Image.fromarray(f).save(tmp_path / f"cam_{i}.jpg")
     script = EXAMPLES / "03_raspberry_pi.py"

@@ -9,6 +9,8 @@ import pytest
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
+from conftest import encode  # noqa: E402
+
 from yolopose.errors import ConfigError  # noqa: E402
 from yolopose.keypoints import COCO_OKS_SIGMAS  # noqa: E402
 from yolopose.training.loss import LossHyp, PoseLoss, bbox_ciou, keypoint_l1_loss, keypoint_sigmas, oks_loss  # noqa: E402
@@ -182,10 +184,6 @@ def test_assignment_edges_and_images():
 
 
 # ---------------------------------------------------------------------- the criterion
-def _logit(p):
-    return math.log(p / (1 - p))
-
-
 def test_perfect_prediction_has_zero_box_and_keypoint_terms():
     """Write the inverse of the decode into the assigned cells: box and OKS terms vanish."""
     toy = _toy(TOY_ANCHORS)
@@ -198,12 +196,10 @@ def test_perfect_prediction_has_zero_box_and_keypoint_terms():
         kxy = kxy.view(1, 2, 2 * K, *kxy.shape[2:])
         for i in range(len(lt.image)):
             a, gy, gx = int(lt.anchor[i]), int(lt.gy[i]), int(lt.gx[i])
-            bx, by, bw, bh = lt.box[i].tolist()
-            aw, ah = lt.anchor_wh[i].tolist()
-            det[0, a, :4, gy, gx] = torch.tensor(
-                [_logit((bx + 0.5) / 2), _logit((by + 0.5) / 2), _logit(math.sqrt(bw / aw) / 2), _logit(math.sqrt(bh / ah) / 2)]
-            )
-            kxy[0, a, :, gy, gx] = ((lt.kpt_xy[i] + 0.5) / 2).reshape(-1)
+            # box and keypoints relative to the cell, in grid units: a cell at (0, 0) with stride 1
+            t, raw_kpts = encode(lt.box[i].tolist(), lt.kpt_xy[i].reshape(-1, 2).numpy(), (0, 0), 1, lt.anchor_wh[i].tolist())
+            det[0, a, :4, gy, gx] = torch.tensor(t)
+            kxy[0, a, :, gy, gx] = torch.from_numpy(raw_kpts.ravel()).float()
     total, terms = crit(raw, t)
     assert terms["box"] == pytest.approx(0.0, abs=1e-5)
     assert terms["kpt"] == pytest.approx(0.0, abs=1e-6)

@@ -118,3 +118,22 @@ def test_scale_keypoints_inverts_letterbox():
     net = kp.copy()
     net[..., :2] = t.to_letterbox(kp[..., :2])
     np.testing.assert_allclose(scale_keypoints(net, t), kp, atol=1e-4)
+
+
+def test_encode_is_the_inverse_of_the_sdk_decode():
+    """The helper the other tests rely on (``conftest.encode``), checked against the SDK's decode."""
+    from conftest import encode
+
+    from yolopose.ops import decode
+
+    stride, anchor, cell = 16, (30.0, 50.0), (2, 1)
+    kp = np.array([[40.0, 20.0], [33.5, 30.25]])
+    t, raw = encode((41.0, 26.0, 24.0, 70.0), kp, cell, stride, anchor)
+    det = np.full((1, 4, 4, 6), -20.0, np.float32)
+    det[0, cell[1], cell[0]] = [*t, 5.0, 5.0]
+    kxy = np.zeros((1, 4, 4, 4), np.float32)
+    kxy[0, cell[1], cell[0]] = raw.ravel()
+    (cand,) = decode([(det, kxy, np.zeros((1, 4, 4, 2), np.float32))], [stride], [[anchor]], 0.5)
+    assert len(cand) == 1
+    np.testing.assert_allclose(cand.boxes[0], [29, -9, 53, 61], atol=1e-3)
+    np.testing.assert_allclose(cand.keypoints[0, :, :2], kp, atol=1e-4)

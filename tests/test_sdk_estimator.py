@@ -172,15 +172,21 @@ def test_bad_arguments(models):
     assert "PoseEstimator(" in repr(est) and est.backend == "onnxruntime" and est.device == "cpu"
 
 
-def test_default_model_missing_is_a_clear_error():
+def test_no_model_argument_loads_the_bundled_one():
     from yolopose._assets import default_model_candidates
 
-    if default_model_candidates():
-        est = PoseEstimator()
-        assert len(est.predict(np.zeros((64, 64, 3), np.uint8))) >= 0
-    else:
-        with pytest.raises(ModelError, match="no default model is bundled"):
-            PoseEstimator()
+    with PoseEstimator() as est:
+        assert est.model_path in default_model_candidates()
+        poses = est.predict(np.zeros((64, 64, 3), np.uint8))
+        assert poses.keypoints.shape[1:] == (17, 3) and len(poses.scores) == len(poses)
+
+
+def test_default_model_missing_is_a_clear_error(monkeypatch):
+    import yolopose._assets
+
+    monkeypatch.setattr(yolopose._assets, "default_model_candidates", lambda: [])
+    with pytest.raises(ModelError, match="no default model is bundled"):
+        PoseEstimator()
 
 
 @pytest.mark.parametrize("kind", ["onnxruntime", "openvino-ir", "tflite-int8"])

@@ -17,8 +17,8 @@ SEEDS = {".tflite": (g.FIXTURES / "tiny_raw_int8.tflite").read_bytes()}
 
 
 @pytest.fixture(scope="module")
-def onnx_bytes(tmp_path_factory):
-    return g.make_raw_onnx(tmp_path_factory.mktemp("seed") / "s.onnx").read_bytes()
+def onnx_bytes(tiny_onnx):
+    return tiny_onnx.read_bytes()
 
 
 def _try_load(path):

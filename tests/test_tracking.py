@@ -419,12 +419,9 @@ def test_video_sources_errors_and_folders(tmp_path: Path):
 
 # ---------------------------------------------------------------------------------------- stream and CLI
 @pytest.fixture()
-def tiny_model(tmp_path: Path) -> Path:
-    pytest.importorskip("onnx")
+def tiny_model(tiny_onnx: Path) -> Path:
     pytest.importorskip("onnxruntime")
-    import _graphs as g
-
-    return g.make_raw_onnx(tmp_path / "tiny.onnx")
+    return tiny_onnx
 
 
 def _image_folder(folder: Path, n: int = 6) -> Path:

@@ -10,6 +10,8 @@ import pytest
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
+from conftest import encode  # noqa: E402
+
 from yolopose.ops import Candidates, LetterboxTransform  # noqa: E402
 from yolopose.training.data import build_dataset, collate  # noqa: E402
 from yolopose.training.models import create_model, get_config  # noqa: E402
@@ -49,11 +51,6 @@ class _Oracle(torch.nn.Module):
         self.strides, self.anchors, self.num_keypoints, self.num_classes = cfg.strides, cfg.anchors, 17, 1
         self.dataset, self.batch, self.calls = dataset, batch, 0
 
-    @staticmethod
-    def _logit(p):
-        p = min(max(p, 1e-6), 1 - 1e-6)
-        return math.log(p / (1 - p))
-
     def forward(self, x):
         b = x.shape[0]
         h, w = x.shape[2:]
@@ -76,15 +73,11 @@ class _Oracle(torch.nn.Module):
                 aw, ah = self.anchors[lvl][a]
                 gx, gy = int(cx // s), int(cy // s)
                 det, kxy, kconf = outs[lvl]
-                det[j, a * 6 : a * 6 + 6, gy, gx] = torch.tensor([
-                    self._logit((cx / s - gx + 0.5) / 2), self._logit((cy / s - gy + 0.5) / 2),
-                    self._logit(math.sqrt(bw / aw) / 2), self._logit(math.sqrt(bh / ah) / 2), 8.0, 8.0,
-                ])
+                t, raw_kpts = encode((cx, cy, bw, bh), kp[:, :2] * IMGSZ, (gx, gy), s, (aw, ah))
+                det[j, a * 6 : a * 6 + 6, gy, gx] = torch.tensor([*t, 8.0, 8.0])
+                kxy[j, a * 2 * k : (a + 1) * 2 * k, gy, gx] = torch.from_numpy(raw_kpts.ravel()).float()
                 for i in range(k):
-                    x_, y_, v = kp[i, 0] * IMGSZ, kp[i, 1] * IMGSZ, kp[i, 2]
-                    kxy[j, a * 2 * k + 2 * i, gy, gx] = (x_ / s - gx + 0.5) / 2
-                    kxy[j, a * 2 * k + 2 * i + 1, gy, gx] = (y_ / s - gy + 0.5) / 2
-                    kconf[j, a * k + i, gy, gx] = 6.0 if v > 0 else -6.0
+                    kconf[j, a * k + i, gy, gx] = 6.0 if kp[i, 2] > 0 else -6.0
         self.calls += 1
         return outs
 
