@@ -132,6 +132,48 @@ def _mean_node(helper, numpy_helper, inp: str, axes: Sequence[int], out: str, no
     nodes.append(helper.make_node("ReduceMean", [inp, "mean_axes"], [out], keepdims=1))
 
 
+def constant_onnx(
+    path: Path,
+    outputs: Sequence[Tuple[str, np.ndarray]],
+    props: Optional[Dict[str, str]] = None,
+    batch: Optional[int] = 1,
+    imgsz: Tuple[int, int] = IMGSZ,
+    follow_input: bool = True,
+    scale_output: Optional[float] = None,
+) -> Path:
+    """The tests' one ONNX builder: input ``images (batch, 3, H, W)`` float32 (``batch=None``:
+    dynamic) and one output per ``(name, constant)``, equal to the constant plus ``mean(images)``
+    (``follow_input``) or plus ``0 * mean(images)`` (outputs fixed whatever the image), times
+    ``scale_output`` if given. ``props`` become the model's metadata_props."""
+    onnx, TensorProto, helper, numpy_helper = _onnx()
+    nodes, inits, outs = [], [], []
+    _mean_node(helper, numpy_helper, "images", [1, 2, 3], "m", nodes, inits)
+    if not follow_input:
+        inits.append(numpy_helper.from_array(np.zeros((1, 1, 1, 1), np.float32), "zero"))
+        nodes.append(helper.make_node("Mul", ["m", "zero"], ["m_zeroed"]))
+    term = "m" if follow_input else "m_zeroed"
+    for name, c in outputs:
+        inits.append(numpy_helper.from_array(np.ascontiguousarray(c), f"const_{name}"))
+        src = f"sum_{name}" if scale_output is not None else name
+        nodes.append(helper.make_node("Add", [f"const_{name}", term], [src]))
+        if scale_output is not None:
+            inits.append(numpy_helper.from_array(np.asarray(scale_output, np.float32), f"scale_{name}"))
+            nodes.append(helper.make_node("Mul", [src, f"scale_{name}"], [name]))
+        shape = list(c.shape)
+        shape[0] = batch if batch else "batch"
+        outs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, shape))
+    inp = helper.make_tensor_value_info("images", TensorProto.FLOAT, [batch if batch else "batch", 3, *imgsz])
+    graph = helper.make_graph(nodes, "tiny_pose", [inp], outs, inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], producer_name="yolopose-tests")
+    model.ir_version = 8
+    for k, v in (props or {}).items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = k, v
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return Path(path)
+
+
 def make_raw_onnx(
     path: Path,
     batch: Optional[int] = 1,
@@ -147,38 +189,16 @@ def make_raw_onnx(
     ``order`` permutes the outputs (they are matched by shape); ``names`` renames them;
     ``scale_output`` multiplies every output (e.g. ``float('nan')`` for a broken model).
     """
-    onnx, TensorProto, helper, numpy_helper = _onnx()
     consts = raw_constants()
     keys = [(lvl, kind) for lvl in range(2) for kind in ("det", "kpt_xy", "kpt_conf")]
-    nodes, inits, outputs = [], [], []
-    _mean_node(helper, numpy_helper, "images", [1, 2, 3], "m", nodes, inits)
-    order = list(order) if order is not None else list(range(len(keys)))
-    for i in order:
+    outputs = []
+    for i in list(order) if order is not None else range(len(keys)):
         lvl, kind = keys[i]
         c = consts[(lvl, kind)]
-        name = names[i] if names else f"{kind}{lvl}"
-        if nchw_outputs:
-            c = c.transpose(0, 3, 1, 2)
-        inits.append(numpy_helper.from_array(np.ascontiguousarray(c), f"const_{name}"))
-        src = f"sum_{name}" if scale_output is not None else name
-        nodes.append(helper.make_node("Add", [f"const_{name}", "m"], [src]))
-        if scale_output is not None:
-            inits.append(numpy_helper.from_array(np.asarray(scale_output, np.float32), f"scale_{name}"))
-            nodes.append(helper.make_node("Mul", [src, f"scale_{name}"], [name]))
-        shape = list(c.shape)
-        shape[0] = batch if batch else "batch"
-        outputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, shape))
-    inp = helper.make_tensor_value_info("images", TensorProto.FLOAT, [batch if batch else "batch", 3, *IMGSZ])
-    graph = helper.make_graph(nodes, "tiny_pose", [inp], outputs, inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], producer_name="yolopose-tests")
-    model.ir_version = 8
+        outputs.append((names[i] if names else f"{kind}{lvl}", c.transpose(0, 3, 1, 2) if nchw_outputs else c))
     props = {} if meta is False else {METADATA_KEY: (meta or metadata(batch=batch)).to_json()}
     props.update(extra_props or {})
-    for k, v in props.items():
-        entry = model.metadata_props.add()
-        entry.key, entry.value = k, v
-    onnx.save(model, str(path))
-    return Path(path)
+    return constant_onnx(path, outputs, props, batch=batch, scale_output=scale_output)
 
 
 def decoded_constants(n: int = 12, channels_first: bool = True) -> np.ndarray:

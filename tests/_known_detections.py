@@ -1,6 +1,6 @@
 """Tiny real pose models whose detections are known, and small COCO sets to evaluate them on.
 
-The ONNX graph ignores its input (``0 * ReduceSum(images)`` plus a constant per output), so
+The ONNX graph ignores its input (``0 * mean(images)`` plus a constant per output), so
 whatever image goes in, the SDK's decode sees exactly the raw tensors built here by inverting the
 YOLO-Pose decode (``conftest.encode``) for the poses asked for. The images of :func:`make_dataset`
 are 128x96, letterboxed into the 64x64 input with scale 0.5 and 8 px of padding above and below
@@ -73,31 +73,13 @@ def raw_outputs(poses: Sequence[Tuple[np.ndarray, np.ndarray, float]]) -> Dict[T
 
 
 def write_onnx(path: Path, raw: Dict[Tuple[int, str], np.ndarray], name: str = "known") -> Path:
-    """An ONNX file (opset 13) with input ``images (1, 3, H, W)`` and the given constant outputs."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    """An ONNX file (``_graphs.constant_onnx``) with input ``images (1, 3, H, W)`` and the given
+    raw outputs, whatever the image."""
+    from _graphs import constant_onnx
 
     meta = metadata(name)
-    nodes: List = [
-        helper.make_node("ReduceSum", ["images"], ["sum"], keepdims=1),
-        helper.make_node("Mul", ["sum", "zero"], ["zeroed"]),
-    ]
-    inits = [numpy_helper.from_array(np.zeros((1, 1, 1, 1), np.float32), "zero")]
-    outputs = []
-    for spec in meta.outputs:
-        const = f"const_{spec.name}"
-        inits.append(numpy_helper.from_array(raw[(spec.level, spec.kind)], const))
-        nodes.append(helper.make_node("Add", ["zeroed", const], [spec.name]))
-        outputs.append(helper.make_tensor_value_info(spec.name, TensorProto.FLOAT, list(raw[(spec.level, spec.kind)].shape)))
-    graph = helper.make_graph(
-        nodes, name, [helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, *IMGSZ])], outputs, inits
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="yolopose-tests")
-    model.ir_version = 8
-    helper.set_model_props(model, {METADATA_KEY: meta.to_json()})
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
-    return path
+    outputs = [(spec.name, raw[(spec.level, spec.kind)]) for spec in meta.outputs]
+    return constant_onnx(path, outputs, {METADATA_KEY: meta.to_json()}, imgsz=IMGSZ, follow_input=False)
 
 
 # ----------------------------------------------------------------------------- COCO test sets

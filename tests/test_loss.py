@@ -197,8 +197,8 @@ def test_perfect_prediction_has_zero_box_and_keypoint_terms():
         for i in range(len(lt.image)):
             a, gy, gx = int(lt.anchor[i]), int(lt.gy[i]), int(lt.gx[i])
             # box and keypoints relative to the cell, in grid units: a cell at (0, 0) with stride 1
-            t, raw_kpts = encode(lt.box[i].tolist(), lt.kpt_xy[i].reshape(-1, 2).numpy(), (0, 0), 1, lt.anchor_wh[i].tolist())
-            det[0, a, :4, gy, gx] = torch.tensor(t)
+            box_logits, raw_kpts = encode(lt.box[i].tolist(), lt.kpt_xy[i].reshape(-1, 2).numpy(), (0, 0), 1, lt.anchor_wh[i].tolist())
+            det[0, a, :4, gy, gx] = torch.tensor(box_logits)
             kxy[0, a, :, gy, gx] = torch.from_numpy(raw_kpts.ravel()).float()
     total, terms = crit(raw, t)
     assert terms["box"] == pytest.approx(0.0, abs=1e-5)
