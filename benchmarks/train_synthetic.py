@@ -115,7 +115,7 @@ RACE_RECIPE: Dict[str, Any] = dict(
 
 
 def _race_rows(log: Path) -> List[Dict[str, Any]]:
-    from yolopose.training.trainer.results import read_results
+    from yolopose.training.trainer.history import read_results
 
     rows, minutes = [], 0.0
     for r in read_results(log):
