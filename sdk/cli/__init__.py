@@ -8,6 +8,7 @@ from .lazy import LazyGroup
 
 #: subcommand -> "module:attribute"; each entry is added by the issue that makes it work.
 COMMANDS: dict = {
+    "batch": "yolopose.cli.batch:batch",
     "bench": "yolopose.cli.bench:bench",
     "eval": "yolopose.cli.eval:eval_command",
     "info": "yolopose.cli.info:info",
