@@ -73,7 +73,8 @@ def _quiet_ray_data() -> None:
 
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
-    ctx.print_on_execution_start = False
+    if hasattr(ctx, "print_on_execution_start"):
+        ctx.print_on_execution_start = False
     logging.getLogger("ray.data").setLevel(logging.WARNING)
 
 
