@@ -20,14 +20,16 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 @dataclass
 class BatchSummary:
-    """What a job did. ``images``/``frames``: rows written for still images / video frames by this
-    run (error rows included); ``skipped``: inputs already written by an earlier run (``resume``)."""
+    """What a job did. ``rows``: rows written by this run; ``images``/``frames``: those of still images /
+    video frames (error rows included; a row about a whole unreadable video is neither);
+    ``skipped``: inputs already written by an earlier run (``resume``)."""
 
     output: str
     engine: str
     workers: int
     inputs: int = 0
     skipped: int = 0
+    rows: int = 0
     images: int = 0
     frames: int = 0
     people: int = 0
@@ -37,17 +39,13 @@ class BatchSummary:
     stage_seconds: Dict[str, float] = field(default_factory=dict)
 
     @property
-    def rows(self) -> int:
-        return self.images + self.frames
-
-    @property
     def rate(self) -> float:
         """Rows (images and frames) per second of wall time."""
         return self.rows / self.seconds if self.seconds > 0 else 0.0
 
     def to_dict(self) -> Dict[str, Any]:
         d = asdict(self)
-        d.update(rows=self.rows, images_per_second=round(self.rate, 2),
+        d.update(images_per_second=round(self.rate, 2),
                  images_per_second_per_worker=round(self.rate / max(1, self.workers), 2))
         d["seconds"] = round(self.seconds, 3)
         d["write_seconds"] = round(self.write_seconds, 3)
@@ -114,6 +112,7 @@ def execute(
                     frames = sum(r["source"] in videos and r["frame"] >= 0 for r in rows)
                     summary.frames += frames
                     summary.images += sum(r["source"] not in videos for r in rows)
+                    summary.rows += len(rows)
                     summary.people += sum(len(r["scores"]) for r in rows)
                     summary.errors += sum(r["error"] is not None for r in rows)
                     bar.update(len(rows))
