@@ -12,7 +12,8 @@ On N generated 1280x720 JPEGs (the bundled samples, scaled up, shifted and flipp
 3. images/s of a plain loop over ``PoseEstimator.predict``, ``yolopose batch --engine local``,
    Ray with 1 actor and Ray with 2 actors (1 engine thread each), ratios to the plain loop. Ray
    is started once before; its rates are given end to end (including actor start-up) and
-   steady (after the first results arrive);
+   steady (after the first results arrive), with the CPU time per image of every process involved
+   (this one and Ray's), the figure a busy shared machine disturbs least;
 4. with ``--coco-json``/``--coco-images``: COCO keypoint AP of today's and the new preprocessing
    on that set scaled up 5x (so the large-input paths are the ones measured), and at its own size.
 
@@ -29,6 +30,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Sequence, Tuple
@@ -91,6 +93,45 @@ def load() -> str:
 def cpu_seconds() -> float:
     ru = resource.getrusage(resource.RUSAGE_SELF)
     return ru.ru_utime + ru.ru_stime
+
+
+class ChildCpu:
+    """CPU seconds used by this process's descendants (Ray's raylet, GCS and workers) while the
+    block runs: sampled every 0.2 s with psutil, keeping each process's last reading."""
+
+    def __init__(self) -> None:
+        self.seen: Dict[int, float] = {}
+        self.start: Dict[int, float] = {}
+        self._stop = threading.Event()
+
+    def _sample(self) -> None:
+        import psutil
+
+        for child in psutil.Process().children(recursive=True):
+            try:
+                t = child.cpu_times()
+            except psutil.Error:
+                continue
+            self.seen[child.pid] = t.user + t.system
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.2):
+            self._sample()
+
+    def __enter__(self) -> "ChildCpu":
+        self._sample()
+        self.start = dict(self.seen)
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def seconds(self) -> float:
+        return sum(v - self.start.get(pid, 0.0) for pid, v in self.seen.items())
 
 
 def make_images(folder: Path, n: int) -> List[Path]:
@@ -180,34 +221,43 @@ def plain_loop(paths: Sequence[Path]) -> Dict[str, float]:
         for p in paths:
             est.predict(p)
     wall = time.perf_counter() - t0
-    return {"images_per_s": len(paths) / wall, "seconds": wall, "driver_cpu_s": cpu_seconds() - c0}
+    driver = cpu_seconds() - c0
+    return {"images_per_s": len(paths) / wall, "seconds": wall, "driver_cpu_s": driver, "other_cpu_s": 0.0,
+            "cpu_ms_per_image": driver / len(paths) * 1e3}
 
 
 def engine_run(folder: Path, out: Path, n: int, engine: str, **options: Any) -> Dict[str, float]:
     from yolopose.batch import execute
     from yolopose.batch import engines as engines_module
 
-    arrivals: List[Tuple[float, int]] = []
+    arrivals: List[Tuple[float, int, float]] = []  # (time, rows so far, CPU seconds so far: driver + Ray)
     real_run = {"local": engines_module.LocalEngine.run, "ray": engines_module.RayEngine.run}[engine]
+    children = ChildCpu()
+    done = [0]
 
     def timed(self: Any, items: Any) -> Any:
         for rows in real_run(self, items):
-            arrivals.append((time.perf_counter(), len(rows)))
+            children._sample()
+            done[0] += len(rows)
+            arrivals.append((time.perf_counter(), done[0], cpu_seconds() + children.seconds))
             yield rows
 
     cls = engines_module.ENGINES[engine]
     cls.run = timed
     try:
-        c0, t0 = cpu_seconds(), time.perf_counter()
-        summary = execute([folder], out, engine=engine, overwrite=True, threads_per_actor=1, **options)
-        wall = time.perf_counter() - t0
+        with children:
+            c0, t0 = cpu_seconds(), time.perf_counter()
+            summary = execute([folder], out, engine=engine, overwrite=True, threads_per_actor=1, **options)
+            wall = time.perf_counter() - t0
+            driver = cpu_seconds() - c0
     finally:
         cls.run = real_run
-    first_t, first_n = arrivals[0]
-    steady = (summary.rows - first_n) / (arrivals[-1][0] - first_t) if len(arrivals) > 1 else float("nan")
-    return {"images_per_s": n / wall, "steady_images_per_s": steady, "seconds": wall,
-            "driver_cpu_s": cpu_seconds() - c0, "write_s": summary.write_seconds, "rows": summary.rows,
-            "errors": summary.errors}
+    (t_first, n_first, c_first), (t_last, n_last, c_last) = arrivals[0], arrivals[-1]
+    steady = (n_last - n_first) / (t_last - t_first) if n_last > n_first else float("nan")
+    steady_cpu = (c_last - c_first) / (n_last - n_first) * 1e3 if n_last > n_first else float("nan")
+    return {"images_per_s": n / wall, "steady_images_per_s": steady, "seconds": wall, "driver_cpu_s": driver,
+            "other_cpu_s": children.seconds, "cpu_ms_per_image": steady_cpu,
+            "write_s": summary.write_seconds, "rows": summary.rows, "errors": summary.errors}
 
 
 # ---------------------------------------------------------------------- 4. accuracy
@@ -310,10 +360,15 @@ def main(argv: Sequence[str] = ()) -> int:
         report["throughput"] = rows
         base = rows["plain loop (PoseEstimator.predict)"]["images_per_s"]
         print(f"\n3. throughput on {len(paths)} images (bundled model, parquet output), images/s:")
-        print(f"   {'':38s} {'end to end':>10s} {'steady':>8s} {'x loop':>7s} {'driver CPU s':>12s}")
+        print("   (steady: from the first results to the last; CPU ms/img: steady CPU time of this process and "
+              "its children, i.e. Ray's raylet, GCS and actors)")
+        print(f"   {'':38s} {'end to end':>10s} {'steady':>8s} {'x loop':>7s} {'CPU s: driver':>14s} "
+              f"{'Ray procs':>9s} {'CPU ms/img':>10s} {'x loop':>7s}")
+        base_cpu = rows["plain loop (PoseEstimator.predict)"]["cpu_ms_per_image"]
         for name, r in rows.items():
             steady = r.get("steady_images_per_s", r["images_per_s"])
-            print(f"   {name:38s} {r['images_per_s']:10.1f} {steady:8.1f} {steady / base:7.2f} {r['driver_cpu_s']:12.1f}")
+            print(f"   {name:38s} {r['images_per_s']:10.1f} {steady:8.1f} {steady / base:7.2f} {r['driver_cpu_s']:14.1f} "
+                  f"{r['other_cpu_s']:9.1f} {r['cpu_ms_per_image']:10.2f} {r['cpu_ms_per_image'] / base_cpu:7.2f}")
         if "ray_start_s" in report:
             r1 = rows["Ray, 1 actor x 1 thread"]["steady_images_per_s"]
             r2 = rows["Ray, 2 actors x 1 thread"]["steady_images_per_s"]
