@@ -143,3 +143,14 @@ def test_eval_local_engine_gives_the_in_process_metrics():
     here = evaluate_model(*args, metrics_backend="numpy")
     local = evaluate_model(*args, metrics_backend="numpy", engine="local")
     assert local.detections == here.detections and local.metrics == here.metrics
+
+
+def test_batch_import_is_light():
+    import subprocess
+    import sys
+
+    code = ("import sys, yolopose.batch, yolopose.batch.engines, yolopose.cli.batch;"
+            "heavy = [m for m in ('ray', 'pyarrow', 'torch', 'cv2', 'pandas') if m in sys.modules];"
+            "print(heavy); sys.exit(1 if heavy else 0)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
