@@ -6,7 +6,7 @@ On N generated 1280x720 JPEGs (the bundled samples, scaled up, shifted and flipp
 
 1. preprocessing of one image, today's way (full JPEG decode + Pillow bilinear letterbox, inlined
    here as the reference) against the SDK's (reduced JPEG decode + area filter), from a file and
-   from a decoded array, median ms and ratio;
+   from a decoded array: median CPU and wall ms of interleaved runs, and their ratios;
 2. where the time of one image goes (decode, letterbox, input conversion, inference, postprocess,
    writing its row);
 3. images/s of a plain loop over ``PoseEstimator.predict``, ``yolopose batch --engine local``,
@@ -76,14 +76,20 @@ class TodayEstimator(PoseEstimator):
 
 
 # ---------------------------------------------------------------------- helpers
-def median_ms(fn: Callable[[], Any], runs: int) -> float:
-    fn()
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
+def paired_ms(fns: Dict[str, Callable[[], Any]], runs: int) -> Dict[str, Dict[str, float]]:
+    """Median wall and CPU (``time.process_time``: every thread of this process) ms of each
+    function, run in turn so that a neighbour's load falls on all of them alike."""
+    for fn in fns.values():
         fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3
+    wall: Dict[str, List[float]] = {k: [] for k in fns}
+    cpu: Dict[str, List[float]] = {k: [] for k in fns}
+    for _ in range(runs):
+        for name, fn in fns.items():
+            c0, t0 = time.process_time(), time.perf_counter()
+            fn()
+            wall[name].append(time.perf_counter() - t0)
+            cpu[name].append(time.process_time() - c0)
+    return {k: {"wall_ms": statistics.median(wall[k]) * 1e3, "cpu_ms": statistics.median(cpu[k]) * 1e3} for k in fns}
 
 
 def load() -> str:
@@ -161,12 +167,12 @@ def make_images(folder: Path, n: int) -> List[Path]:
 def preprocessing(paths: Sequence[Path], imgsz: Tuple[int, int], runs: int) -> Dict[str, float]:
     path = paths[0]
     array = open_image(path)
-    out = {
-        "file_today_ms": median_ms(lambda: letterbox_bilinear(open_image(path), imgsz), runs),
-        "file_new_ms": median_ms(lambda: _new_file(path, imgsz), runs),
-        "array_today_ms": median_ms(lambda: letterbox_bilinear(array, imgsz), runs),
-        "array_new_ms": median_ms(lambda: letterbox(array, imgsz), runs),
-    }
+    out: Dict[str, Any] = paired_ms({
+        "file_today": lambda: letterbox_bilinear(open_image(path), imgsz),
+        "file_new": lambda: _new_file(path, imgsz),
+        "array_today": lambda: letterbox_bilinear(array, imgsz),
+        "array_new": lambda: letterbox(array, imgsz),
+    }, runs)
     from yolopose.ops.letterbox import _area_resizer, _pillow_area
 
     out["area_filter"] = "opencv" if _area_resizer() is not _pillow_area else "pillow"
@@ -182,36 +188,38 @@ def _new_file(path: Path, imgsz: Tuple[int, int]) -> np.ndarray:
 def breakdown(est: PoseEstimator, paths: Sequence[Path], write_ms: float) -> Dict[str, float]:
     imgsz = est.input_size
     stages = {"decode": [], "letterbox": [], "input": [], "inference": [], "postprocess": []}
+    clock = time.process_time  # CPU time: what a busy neighbour disturbs least
     for p in paths:
-        t0 = time.perf_counter()
+        t0 = clock()
         pixels, full = open_image_fit(p, imgsz)
-        t1 = time.perf_counter()
+        t1 = clock()
         boxed, t = letterbox(pixels, imgsz, src_shape=full)
-        t2 = time.perf_counter()
+        t2 = clock()
         x = est.plan.make_input(boxed[None])
-        t3 = time.perf_counter()
+        t3 = clock()
         raw = est.infer(x)
-        t4 = time.perf_counter()
+        t4 = clock()
         est.postprocess(raw, [t])
-        t5 = time.perf_counter()
+        t5 = clock()
         for k, a, b in (("decode", t0, t1), ("letterbox", t1, t2), ("input", t2, t3), ("inference", t3, t4),
                         ("postprocess", t4, t5)):
             stages[k].append(b - a)
-    out = {k: statistics.median(v) * 1e3 for k, v in stages.items()}
+    out = {k: statistics.mean(v) * 1e3 for k, v in stages.items()}  # mean: process_time ticks are coarse
     out["write"] = write_ms
     return out
 
 
 def write_cost(folder: Path) -> float:
-    """ms per row to write rows as a Parquet part (atomically), pyarrow already loaded."""
+    """CPU ms per row to write rows as a Parquet part (atomically), pyarrow already loaded."""
     from yolopose.batch import read_rows
     from yolopose.batch.output import OutputFolder, PartWriter
 
     rows = read_rows(folder)
     writer = PartWriter(OutputFolder(folder.parent / "write-check", "parquet"), rows_per_part=len(rows) + 1)
+    c0 = time.process_time()
     writer.add(rows)
     writer.flush()
-    return writer.seconds / max(1, len(rows)) * 1e3
+    return (time.process_time() - c0) / max(1, len(rows)) * 1e3
 
 
 # ---------------------------------------------------------------------- 3. throughput
@@ -321,12 +329,13 @@ def main(argv: Sequence[str] = ()) -> int:
         imgsz = est.input_size
         pre = preprocessing(paths, imgsz, args.runs)
         report["preprocessing"] = pre
-        print(f"\n1. preprocessing {SIZE[0]}x{SIZE[1]} -> {imgsz[1]}x{imgsz[0]} letterbox, median ms "
-              f"(area filter: {pre['area_filter']})")
-        print(f"   from a JPEG file : today {pre['file_today_ms']:.2f}  new {pre['file_new_ms']:.2f}  "
-              f"-> {pre['file_today_ms'] / pre['file_new_ms']:.1f}x faster")
-        print(f"   from an RGB array: today {pre['array_today_ms']:.2f}  new {pre['array_new_ms']:.2f}  "
-              f"-> {pre['array_today_ms'] / pre['array_new_ms']:.1f}x faster")
+        print(f"\n1. preprocessing {SIZE[0]}x{SIZE[1]} -> {imgsz[1]}x{imgsz[0]} letterbox, median ms over {args.runs} "
+              f"interleaved runs (area filter: {pre['area_filter']})")
+        for src in ("file", "array"):
+            a, b = pre[f"{src}_today"], pre[f"{src}_new"]
+            print(f"   from {'a JPEG file ' if src == 'file' else 'an RGB array'}: CPU today {a['cpu_ms']:.2f} new "
+                  f"{b['cpu_ms']:.2f} -> {a['cpu_ms'] / b['cpu_ms']:.1f}x; wall today {a['wall_ms']:.2f} new "
+                  f"{b['wall_ms']:.2f} -> {a['wall_ms'] / b['wall_ms']:.1f}x")
 
         local = engine_run(work / "images", work / "out-local", len(paths), "local", batch_size=args.batch_size,
                            format="parquet")
@@ -335,7 +344,7 @@ def main(argv: Sequence[str] = ()) -> int:
         est.close()
         report["breakdown_ms"] = parts
         total = sum(parts.values())
-        print(f"\n2. where one image's time goes ({est.backend}, 1 thread), median ms:")
+        print(f"\n2. where one image's time goes ({est.backend}, 1 thread), mean CPU ms over {len(paths[:200])} images:")
         print("   " + "  ".join(f"{k} {v:.2f} ({v / total:.0%})" for k, v in parts.items()))
 
         rows: Dict[str, Dict[str, float]] = {}

@@ -6,6 +6,7 @@ exact float32, so the detections, and therefore the metrics, are identical to th
 """
 from __future__ import annotations
 
+import os
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from ..errors import DatasetError
@@ -14,7 +15,7 @@ from .predictor import PredictorConfig
 from .rows import row_poses
 from .sources import WorkItem
 
-__all__ = ["predict_coco_engine"]
+__all__ = ["engine_config", "predict_coco_engine"]
 
 
 def predict_coco_engine(
@@ -29,7 +30,7 @@ def predict_coco_engine(
     in entry order. An image that fails is an error, as in the in-process eval."""
     from .._progress import progress_bar
 
-    ids = {str(_abspath(e["path"])): e["id"] for e in entries}
+    ids = {os.path.abspath(e["path"]): e["id"] for e in entries}
     items = [WorkItem(path, "image") for path in ids]
     runner = get_engine(engine, PredictorConfig(**{**config.to_dict(), "infer_batch": 1}), **engine_options)
     by_id: Dict[Any, List[Dict[str, Any]]] = {}
@@ -50,12 +51,7 @@ def predict_coco_engine(
     return [det for e in entries for det in by_id[e["id"]]]
 
 
-def _abspath(path: Any) -> str:
-    import os
-
-    return os.path.abspath(path)
-
-
 def engine_config(model: Optional[str], backend: str, device: Optional[str], conf: float, iou: float,
                   threads: Optional[int] = None) -> PredictorConfig:
+    """The workers' estimator settings for an eval run."""
     return PredictorConfig(model=model, backend=backend, device=device or "cpu", conf=conf, iou=iou, threads=threads)

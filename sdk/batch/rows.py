@@ -19,13 +19,13 @@ exact), so a row read back gives bit-identical :class:`~yolopose.Poses`.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Any, Dict, Mapping, Sequence
 
 import numpy as np
 
 from ..results import Poses
 
-__all__ = ["COLUMNS", "arrow_schema", "error_row", "pose_row", "row_poses", "rows_to_arrow"]
+__all__ = ["COLUMNS", "arrow_schema", "error_row", "key", "pose_row", "row_poses", "rows_to_arrow"]
 
 COLUMNS = ("source", "frame", "width", "height", "boxes", "scores", "keypoints", "error")
 Row = Dict[str, Any]
@@ -104,18 +104,6 @@ def rows_to_arrow(rows: Sequence[Row]) -> Any:
     return pa.Table.from_pylist(list(rows), schema=arrow_schema())
 
 
-def count_people(rows: Iterable[Row]) -> int:
-    return sum(len(r.get("scores") or ()) for r in rows)
-
-
 def key(row: Mapping[str, Any]) -> tuple:
     """``(source, frame)``: what identifies a row (used by ``--resume``)."""
     return str(row["source"]), int(row["frame"])
-
-
-def failed(row: Mapping[str, Any]) -> Optional[str]:
-    return row.get("error")
-
-
-def sort_rows(rows: List[Row]) -> List[Row]:
-    return sorted(rows, key=key)
