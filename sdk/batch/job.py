@@ -117,6 +117,12 @@ def execute(
                     summary.errors += sum(r["error"] is not None for r in rows)
                     bar.update(len(rows))
         writer.flush()
+    except BaseException:
+        try:  # the rows already received are whole: keep them for --resume (Ctrl-C, a lost cluster)
+            writer.flush()
+        except Exception:
+            pass  # the error that stopped the job is the one to report
+        raise
     finally:
         runner.close()
         summary.workers = runner.workers
