@@ -125,6 +125,17 @@ def test_video_rows_every_n_frames(tmp_path):
     assert summary.frames == 3 and summary.images == 0
 
 
+def test_resume_continues_a_video_where_it_stopped(tmp_path):
+    pytest.importorskip("cv2")
+    archive = make_archive(tmp_path / "archive", video=True)
+    out = tmp_path / "out"
+    execute([archive / "clip.avi"], out, format="jsonl", engine="local")
+    (part,) = out.glob("part-*.jsonl")
+    part.write_text("".join(part.read_text().splitlines(keepends=True)[:3]))  # as if killed after frame 2
+    summary = execute([archive / "clip.avi"], out, format="jsonl", engine="local", resume=True)
+    assert summary.rows == 2 and [r["frame"] for r in read_rows(out)] == [0, 1, 2, 3, 4]
+
+
 def test_cli_batch_local(archive, tmp_path):
     out = tmp_path / "cli"
     res = CliRunner().invoke(main, ["batch", str(archive), "--engine", "local", "--out", str(out), "--format", "jsonl",
