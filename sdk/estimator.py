@@ -18,7 +18,7 @@ from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .errors import ConfigError, ModelError
-from .images import ImageSource, load_image
+from .images import ImageSource, load_image, open_image_fit
 from .metadata import ModelMetadata
 from .ops.decode import Candidates, decode
 from .ops.decode_flat import decode_flat
@@ -125,9 +125,14 @@ class PoseEstimator:
         lb = self.plan.metadata.letterbox
         pad = int(lb.get("pad_value", 114))
         scaleup = bool(lb.get("scaleup", True))
+        imgsz = self.plan.metadata.imgsz
         boxed, transforms = [], []
         for image in batch:
-            arr, t = letterbox(load_image(image, bgr=bgr), self.plan.metadata.imgsz, pad_value=pad, scaleup=scaleup)
+            if isinstance(image, (str, os.PathLike)):  # files: JPEGs much larger than imgsz decode reduced
+                pixels, full = open_image_fit(image, imgsz)
+                arr, t = letterbox(pixels, imgsz, pad_value=pad, scaleup=scaleup, src_shape=full)
+            else:
+                arr, t = letterbox(load_image(image, bgr=bgr), imgsz, pad_value=pad, scaleup=scaleup)
             boxed.append(arr)
             transforms.append(t)
         return self.plan.make_input(np.stack(boxed)), transforms

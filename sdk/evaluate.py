@@ -148,13 +148,21 @@ def evaluate_model(
     progress: bool = False,
     results_json: Optional[PathLike] = None,
     estimator_kwargs: Optional[Mapping[str, Any]] = None,
+    engine: str = "process",
+    engine_options: Optional[Mapping[str, Any]] = None,
 ) -> EvalResult:
     """Evaluate a model (path, or a ready :class:`~yolopose.PoseEstimator`) on a COCO keypoint set.
 
     ``data`` is the COCO keypoint JSON, ``images`` the folder of its ``file_name`` entries.
     ``metrics_backend`` is checked before any image is run, so a missing pycocotools fails at once.
     The detections are written to ``results_json`` (COCO results format) when given.
+    ``engine``: ``"process"`` (a loop in this process), or a :mod:`yolopose.batch` engine
+    (``"ray"``, ``"local"``; a model path only) with ``engine_options`` such as ``actors``,
+    ``address``; the detections and metrics are identical.
     """
+    if engine != "process":
+        return _evaluate_with_engine(model, data, images, backend, device, conf, iou, metrics_backend, progress,
+                                     results_json, engine, dict(engine_options or {}))
     if not 0.0 <= conf <= 1.0 or not 0.0 < iou <= 1.0:
         raise ConfigError(f"conf must be in [0, 1] and iou in (0, 1], got conf={conf}, iou={iou}")
     _check_metrics_backend(metrics_backend)
@@ -183,6 +191,39 @@ def evaluate_model(
         "data": str(data),
         "images": str(images),
         "backend": str(getattr(estimator, "backend", backend)),
+        "conf": conf,
+        "iou": iou,
+        "metrics_backend": metrics_backend if metrics_backend != "auto" else coco_eval.available_backends()[0],
+    }
+    return EvalResult(metrics=metrics, detections=detections, num_images=len(entries), seconds=seconds, settings=settings)
+
+
+def _evaluate_with_engine(model: Any, data: PathLike, images: PathLike, backend: str, device: Optional[str], conf: float,
+                          iou: float, metrics_backend: str, progress: bool, results_json: Optional[PathLike],
+                          engine: str, engine_options: Dict[str, Any]) -> EvalResult:
+    if not isinstance(model, (str, Path)):
+        raise ConfigError(f"eval with engine={engine!r} needs a model path: each worker loads its own copy")
+    if not 0.0 <= conf <= 1.0 or not 0.0 < iou <= 1.0:
+        raise ConfigError(f"conf must be in [0, 1] and iou in (0, 1], got conf={conf}, iou={iou}")
+    from .batch.evaluation import engine_config, predict_coco_engine
+
+    _check_metrics_backend(metrics_backend)
+    gt = coco_eval.load_ground_truth(data)
+    entries = coco_image_entries(gt, images, source=str(data))
+    config = engine_config(str(model), backend, device, conf, iou)
+    t0 = time.perf_counter()
+    detections = predict_coco_engine(config, entries, person_category_id(gt), engine=engine, progress=progress,
+                                     **engine_options)
+    seconds = time.perf_counter() - t0
+    if results_json is not None:
+        write_results_json(results_json, detections)
+    metrics = coco_eval.evaluate(gt, detections, backend=metrics_backend)
+    settings = {
+        "model": str(model),
+        "data": str(data),
+        "images": str(images),
+        "backend": backend,
+        "engine": engine,
         "conf": conf,
         "iou": iou,
         "metrics_backend": metrics_backend if metrics_backend != "auto" else coco_eval.available_backends()[0],

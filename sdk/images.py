@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
-from typing import Union
+from typing import Optional, Tuple, Union
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -23,7 +23,7 @@ from PIL import Image, ImageOps
 from .errors import ImageError, YoloPoseError
 from .ops.letterbox import PAD_VALUE
 
-__all__ = ["ImageSource", "IMAGE_FORMATS", "IMAGE_SUFFIXES", "load_image", "open_image", "to_rgb_array"]
+__all__ = ["ImageSource", "IMAGE_FORMATS", "IMAGE_SUFFIXES", "load_image", "open_image", "open_image_fit", "to_rgb_array"]
 
 ImageSource = Union[str, "os.PathLike[str]", Image.Image, np.ndarray]
 
@@ -34,6 +34,8 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".we
 
 _EXIF_ORIENTATION = 0x0112
 _ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
+#: a reduced JPEG decode keeps at least this many times the letterboxed size.
+_DRAFT_MARGIN = 2.0
 
 
 def _formats() -> list:
@@ -99,6 +101,33 @@ def _oriented(im: Image.Image) -> Image.Image:
 
 def open_image(path: Union[str, "os.PathLike[str]"]) -> np.ndarray:
     """Read an image file into ``HxWx3`` uint8 RGB with EXIF orientation applied."""
+    return _read(path, None)[0]
+
+
+def open_image_fit(path: Union[str, "os.PathLike[str]"], fit: Tuple[int, int]) -> Tuple[np.ndarray, Tuple[int, int]]:
+    """Read an image file that will be letterboxed into ``fit`` ``(h, w)``; returns the RGB array
+    and the ``(h, w)`` of the full image (EXIF orientation applied to both).
+
+    A JPEG that shrinks by 4x or more is decoded at 1/2, 1/4 or 1/8 scale (Pillow's draft mode:
+    libjpeg skips the fine DCT coefficients, several times faster), never below twice the size the
+    letterbox will resize it to, and only at a scale that divides its width and height, so that
+    :func:`yolopose.ops.letterbox` with ``src_shape`` places it exactly as the full image. Other
+    files are read as :func:`open_image` reads them.
+    """
+    return _read(path, fit)
+
+
+def _draft_scale(size: Tuple[int, int], fit: Tuple[int, int]) -> int:
+    """The largest JPEG decode reduction (8, 4, 2) that keeps at least twice the letterbox size."""
+    w, h = size
+    r = min(fit[0] / h, fit[1] / w)
+    for s in (8, 4, 2):
+        if w % s == 0 and h % s == 0 and r * s <= 1.0 / _DRAFT_MARGIN:
+            return s
+    return 1
+
+
+def _read(path: Union[str, "os.PathLike[str]"], fit: Optional[Tuple[int, int]]) -> Tuple[np.ndarray, Tuple[int, int]]:
     p = Path(path)
     where = str(p)
     if not p.exists():
@@ -118,8 +147,16 @@ def open_image(path: Union[str, "os.PathLike[str]"]) -> np.ndarray:
                     f"image file {where!r} is {im.width}x{im.height} pixels, over the decompression-bomb "
                     f"limit of {limit} pixels (PIL.Image.MAX_IMAGE_PIXELS)"
                 )
+            full = (im.height, im.width)
+            if fit is not None and im.format == "JPEG":
+                scale = _draft_scale(im.size, fit)
+                if scale > 1:
+                    im.draft(None, (im.width // scale, im.height // scale))
             im.load()
-            return to_rgb_array(_oriented(im), where)
+            oriented = _oriented(im)
+            if oriented.size != im.size:  # rotated by 90 degrees: the full size turns too
+                full = full[::-1]
+            return to_rgb_array(oriented, where), full
     except YoloPoseError:
         raise
     except Image.DecompressionBombError as exc:

@@ -6,6 +6,7 @@ from .lazy import lazy_group
 
 #: subcommand -> "module:attribute", imported only when that subcommand runs.
 COMMANDS: dict = {
+    "batch": "yolopose.cli.batch:batch",
     "bench": "yolopose.cli.bench:bench",
     "eval": "yolopose.cli.eval:eval_command",
     "info": "yolopose.cli.info:info",

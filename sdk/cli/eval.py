@@ -28,6 +28,10 @@ __all__ = ["eval_command"]
 @click.option("--metrics-backend", type=click.Choice(["pycocotools", "numpy", "auto"]), default="pycocotools",
               show_default=True, help="Who computes the COCO metrics: pycocotools (extra 'eval') or its numpy port.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar on stderr.")
+@click.option("--engine", type=click.Choice(["process", "ray", "local"]), default="process", show_default=True,
+              help="process: a loop here; ray: Ray Data actors (yolopose[ray]), same metrics; local: the batch pipeline in-process.")
+@click.option("--actors", default=None, type=click.IntRange(1), help="Ray actors (--engine ray; default: one per CPU).")
+@click.option("--address", default=None, help="Ray cluster to join (--engine ray): auto, ray://host:port.")
 def eval_command(
     model: str,
     data: str,
@@ -40,6 +44,9 @@ def eval_command(
     metrics_path: Optional[str],
     metrics_backend: str,
     progress: bool,
+    engine: str,
+    actors: Optional[int],
+    address: Optional[str],
 ) -> None:
     """COCO keypoint AP (OKS) and box AP of MODEL on a COCO-format dataset.
 
@@ -56,7 +63,8 @@ def eval_command(
 
     try:
         result = evaluate_model(model, data, images, backend=backend, device=device, conf=conf, iou=iou,
-                                metrics_backend=metrics_backend, progress=progress, results_json=json_path)
+                                metrics_backend=metrics_backend, progress=progress, results_json=json_path,
+                                engine=engine, engine_options={"actors": actors, "address": address})
     except YoloPoseError as exc:
         raise click.ClickException(str(exc)) from None
     s = result.settings

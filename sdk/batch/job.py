@@ -1,0 +1,163 @@
+"""``yolopose.batch.run``: a whole batch job, from SOURCE arguments to an output folder."""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Optional, Sequence, Union
+
+from ..errors import ConfigError
+from .engines import get_engine
+from .output import OutputFolder, PartWriter
+from .predictor import STAGES, PredictorConfig
+from .sources import expand_sources, with_resume
+
+__all__ = ["BatchSummary", "execute", "run"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+@dataclass
+class BatchSummary:
+    """What a job did. ``rows``: rows written by this run; ``images``/``frames``: those of still images /
+    video frames (error rows included; a row about a whole unreadable video is neither);
+    ``skipped``: inputs already written by an earlier run (``resume``)."""
+
+    output: str
+    engine: str
+    workers: int
+    inputs: int = 0
+    skipped: int = 0
+    rows: int = 0
+    images: int = 0
+    frames: int = 0
+    people: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    write_seconds: float = 0.0
+    stage_seconds: Dict[str, float] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        """Rows (images and frames) per second of wall time."""
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> Dict[str, Any]:
+        d = asdict(self)
+        d.update(images_per_second=round(self.rate, 2),
+                 images_per_second_per_worker=round(self.rate / max(1, self.workers), 2))
+        d["seconds"] = round(self.seconds, 3)
+        d["write_seconds"] = round(self.write_seconds, 3)
+        return d
+
+    def format(self) -> str:
+        return (f"{self.images} images, {self.frames} video frames, {self.people} people, {self.errors} errors "
+                f"in {self.seconds:.1f} s: {self.rate:.1f} images/s, {self.rate / max(1, self.workers):.1f} per "
+                f"{'actor' if self.engine == 'ray' else 'worker'} ({self.workers} x {self.engine})"
+                + (f"; {self.skipped} inputs already done" if self.skipped else "") + f"\noutput: {self.output}")
+
+
+def execute(
+    sources: Sequence[PathLike],
+    out: PathLike,
+    model: Optional[PathLike] = None,
+    *,
+    format: str = "parquet",
+    engine: str = "ray",
+    every: int = 1,
+    resume: bool = False,
+    overwrite: bool = False,
+    actors: Optional[int] = None,
+    threads_per_actor: int = 1,
+    batch_size: int = 16,
+    address: Optional[str] = None,
+    backend: str = "auto",
+    device: str = "cpu",
+    conf: float = 0.25,
+    iou: float = 0.65,
+    max_det: int = 300,
+    infer_batch: int = 1,
+    rows_per_part: int = 1000,
+    flush_seconds: float = 30.0,
+    progress: bool = False,
+) -> BatchSummary:
+    """Run a batch job and return its :class:`BatchSummary` (see :func:`run` for the arguments)."""
+    from .._progress import progress_bar
+
+    if resume and overwrite:
+        raise ConfigError("resume and overwrite exclude each other")
+    if int(batch_size) < 1 or int(threads_per_actor) < 1 or (actors is not None and int(actors) < 1):
+        raise ConfigError(f"batch_size, threads_per_actor and actors must be >= 1, got {batch_size}, "
+                          f"{threads_per_actor}, {actors}")
+    config = PredictorConfig(model=None if model is None else str(model), backend=backend, device=device, conf=conf,
+                             iou=iou, max_det=max_det, threads=None if engine == "ray" else threads_per_actor,
+                             every=every, infer_batch=infer_batch)
+    folder = OutputFolder(out, format)
+    items = expand_sources([str(s) for s in sources])
+    done = folder.prepare(resume=resume, overwrite=overwrite)
+    todo = with_resume(items, done)
+    runner = get_engine(engine, config, batch_size=batch_size, actors=actors, threads_per_actor=threads_per_actor,
+                        address=address)
+    summary = BatchSummary(output=str(folder.path), engine=engine, workers=runner.workers, inputs=len(items),
+                           skipped=len(items) - len(todo))
+    writer = PartWriter(folder, rows_per_part=rows_per_part, flush_seconds=flush_seconds)
+    videos = {i.source for i in todo if i.kind == "video"}
+    t0 = time.perf_counter()
+    try:
+        with progress_bar(None if videos else len(todo), desc=f"batch ({engine})", enabled=progress, unit="img") as bar:
+            if todo:
+                for rows in runner.run(todo):
+                    writer.add(rows)
+                    frames = sum(r["source"] in videos and r["frame"] >= 0 for r in rows)
+                    summary.frames += frames
+                    summary.images += sum(r["source"] not in videos for r in rows)
+                    summary.rows += len(rows)
+                    summary.people += sum(len(r["scores"]) for r in rows)
+                    summary.errors += sum(r["error"] is not None for r in rows)
+                    bar.update(len(rows))
+        writer.flush()
+    except BaseException:
+        try:  # the rows already received are whole: keep them for --resume (Ctrl-C, a lost cluster)
+            writer.flush()
+        except Exception:
+            pass  # the error that stopped the job is the one to report
+        raise
+    finally:
+        runner.close()
+        summary.workers = runner.workers
+    summary.seconds = time.perf_counter() - t0
+    summary.write_seconds = writer.seconds
+    predictor = getattr(runner, "predictor", None)
+    if predictor is not None:
+        summary.stage_seconds = {s: round(predictor.seconds[s], 3) for s in STAGES}
+    summary.output = str(folder.finish())
+    folder.write_summary(summary.to_dict())
+    return summary
+
+
+def run(sources: Sequence[PathLike], out: PathLike, model: Optional[PathLike] = None, **options: Any) -> Path:
+    """Pose estimation over image folders, globs, ``.txt`` lists and videos; returns the output path.
+
+    Args:
+        sources: see :mod:`yolopose.batch.sources`.
+        out: the output folder (``parquet``/``jsonl`` parts; ``coco`` also ``poses_coco.json``,
+            which is then the returned path).
+        model: a model file; ``None`` for the bundled model.
+        format: ``"parquet"`` (default), ``"jsonl"`` or ``"coco"``.
+        engine: ``"ray"`` (default; Ray Data, extra ``yolopose[ray]``) or ``"local"`` (this process).
+        every: keep one video frame in ``every``.
+        resume: skip inputs written by an earlier run into ``out``. overwrite: delete its parts first.
+        actors: Ray actors (default: one per ``threads_per_actor`` CPUs of the cluster).
+        threads_per_actor: engine threads (and CPUs reserved) per actor.
+        batch_size: work items per actor call. address: an existing Ray cluster (``"auto"``,
+            ``"ray://host:port"``); default a local Ray runtime sized to this machine.
+        backend, device, conf, iou, max_det: as for :class:`~yolopose.PoseEstimator`.
+        infer_batch: images per engine call (1: results bit-identical to ``PoseEstimator.predict``).
+        rows_per_part, flush_seconds: a part file is written every so many rows or seconds.
+        progress: show a progress bar with images/s on stderr.
+
+    Every input gives rows (one per image, one per sampled frame): unreadable ones get an error
+    row (``error`` column), and the job goes on. The summary is in ``out/summary.json``.
+    """
+    return Path(execute(sources, out, model, **options).output)

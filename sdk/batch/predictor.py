@@ -1,0 +1,179 @@
+"""The work of one batch worker: read images and video frames, run the model, make rows.
+
+:class:`BatchPredictor` holds one :class:`~yolopose.PoseEstimator`, loaded once; the local engine
+runs one in-process and the Ray engine one per actor, so both produce the same rows. Every input
+gives rows, never an exception: an image that cannot be read, a video that cannot be opened, or a
+model error on one image becomes an error row and the job goes on.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional
+
+import numpy as np
+
+from ..errors import ConfigError
+from .rows import Row, error_row, pose_row
+from .sources import WorkItem
+
+__all__ = ["BatchPredictor", "PredictorConfig", "STAGES"]
+
+#: where a worker's time goes (seconds, summed over its inputs): ``read`` is video decoding,
+#: ``preprocess`` image file decoding + letterbox (``PoseEstimator.preprocess``).
+STAGES = ("read", "preprocess", "inference", "postprocess")
+
+
+@dataclass(frozen=True)
+class PredictorConfig:
+    """How each worker builds its estimator and samples videos (plain data: it is shipped to actors).
+
+    ``model``: a model file (``None``: the bundled model); on a cluster it must exist on every node.
+    ``threads``: engine threads per worker. ``every``: keep one video frame in ``every``.
+    ``infer_batch``: images per engine call. 1 keeps every result bit-identical to
+    ``PoseEstimator.predict``; larger batches suit GPUs.
+    """
+
+    model: Optional[str] = None
+    backend: str = "auto"
+    device: str = "cpu"
+    conf: float = 0.25
+    iou: float = 0.65
+    max_det: int = 300
+    threads: Optional[int] = None
+    every: int = 1
+    infer_batch: int = 1
+
+    def __post_init__(self) -> None:
+        if int(self.every) < 1:
+            raise ConfigError(f"every must be >= 1, got {self.every}")
+        if int(self.infer_batch) < 1:
+            raise ConfigError(f"infer_batch must be >= 1, got {self.infer_batch}")
+        if self.threads is not None and int(self.threads) < 1:
+            raise ConfigError(f"threads must be >= 1, got {self.threads}")
+
+    def to_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+    def build_estimator(self) -> Any:
+        from ..estimator import PoseEstimator
+
+        return PoseEstimator(self.model, backend=self.backend, device=self.device, conf=self.conf, iou=self.iou,
+                             max_det=self.max_det, threads=self.threads)
+
+
+@dataclass
+class _Pending:
+    source: str
+    frame: int
+    x: np.ndarray
+    transform: Any
+
+
+@dataclass
+class BatchPredictor:
+    """Turns work items into rows with one estimator (see the module docstring)."""
+
+    config: PredictorConfig
+    estimator: Any = None
+    seconds: Dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+
+    def __post_init__(self) -> None:
+        if self.estimator is None:
+            self.estimator = self.config.build_estimator()
+
+    # ------------------------------------------------------------------ public
+    def process(self, items: Iterable[Mapping[str, Any]]) -> List[Row]:
+        """Rows for every work item (dicts from :meth:`WorkItem.to_dict`), in item order."""
+        rows: List[Row] = []
+        pending: List[_Pending] = []
+        for raw in items:
+            item = WorkItem.from_dict(dict(raw))
+            for unit in self._units(item, rows):
+                pending.append(unit)
+                if len(pending) >= self.config.infer_batch:
+                    rows.extend(self._run(pending))
+                    pending = []
+        if pending:
+            rows.extend(self._run(pending))
+        return rows
+
+    def __call__(self, batch: Any) -> Any:
+        """Ray Data entry point: a ``pyarrow.Table`` of work items -> a table of rows."""
+        from .rows import rows_to_arrow
+
+        return rows_to_arrow(self.process(batch.to_pylist()))
+
+    # ------------------------------------------------------------------ reading
+    def _units(self, item: WorkItem, rows: List[Row]) -> Iterator[_Pending]:
+        """Preprocessed images of an item; errors go straight to ``rows``."""
+        if item.kind == "video":
+            yield from self._video_units(item, rows)
+            return
+        t0 = time.perf_counter()
+        try:
+            x, transforms = self.estimator.preprocess([item.source])
+        except Exception as exc:  # any failure is this input's error row, never the job's end
+            rows.append(error_row(item.source, 0, _describe(exc)))
+            return
+        finally:
+            self.seconds["preprocess"] += time.perf_counter() - t0
+        yield _Pending(item.source, 0, x, transforms[0])
+
+    def _video_units(self, item: WorkItem, rows: List[Row]) -> Iterator[_Pending]:
+        from ..video import VideoSource
+
+        skip = set(item.skip)
+        read = 0
+        try:
+            t0 = time.perf_counter()
+            with VideoSource(item.source, stride=self.config.every) as video:
+                for frame in video:
+                    self.seconds["read"] += time.perf_counter() - t0
+                    read += 1
+                    if frame.index not in skip:
+                        t1 = time.perf_counter()
+                        try:
+                            x, transforms = self.estimator.preprocess([frame.image])
+                        except Exception as exc:
+                            rows.append(error_row(item.source, frame.index, _describe(exc)))
+                        else:
+                            yield _Pending(item.source, frame.index, x, transforms[0])
+                        finally:
+                            self.seconds["preprocess"] += time.perf_counter() - t1
+                    t0 = time.perf_counter()
+        except Exception as exc:  # cannot open, or broke off: one row about the whole file
+            done = f" after {read} frames" if read else ""
+            rows.append(error_row(item.source, -1, f"{_describe(exc)}{done}"))
+
+    # ------------------------------------------------------------------ running
+    def _run(self, pending: List[_Pending]) -> List[Row]:
+        try:
+            return self._infer(pending)
+        except Exception as exc:
+            if len(pending) == 1:
+                p = pending[0]
+                h, w = p.transform.src_shape
+                return [error_row(p.source, p.frame, _describe(exc), h, w)]
+        return [row for p in pending for row in self._run([p])]  # find the one that fails
+
+    def _infer(self, pending: List[_Pending]) -> List[Row]:
+        est = self.estimator
+        t0 = time.perf_counter()
+        x = pending[0].x if len(pending) == 1 else np.concatenate([p.x for p in pending])
+        raw = est.infer(x)
+        t1 = time.perf_counter()
+        poses = est.postprocess(raw, [p.transform for p in pending])
+        t2 = time.perf_counter()
+        self.seconds["inference"] += t1 - t0
+        self.seconds["postprocess"] += t2 - t1
+        return [pose_row(p.source, p.frame, ps, *p.transform.src_shape) for p, ps in zip(pending, poses)]
+
+
+def _describe(exc: BaseException) -> str:
+    """The error column's text: our errors already name the file; others get their type."""
+    from ..errors import YoloPoseError
+
+    if isinstance(exc, YoloPoseError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
