@@ -39,7 +39,7 @@ import numpy as np
 from PIL import Image
 
 from yolopose import PoseEstimator
-from yolopose.bench.system import cpu_features, cpu_model
+from yolopose.cpu import cpu_features, cpu_model
 from yolopose.images import open_image, open_image_fit
 from yolopose.ops import LetterboxTransform, as_hw, letterbox
 
