@@ -8,6 +8,7 @@ from yolopose.cli.lazy import LazyGroup
 
 #: subcommand -> "module:attribute"; each entry is added by the issue that makes it work.
 COMMANDS: dict = {
+    "convert": "yolopose.training.commands.convert:convert",
     "models": "yolopose.training.commands.models:models",
     "qat": "yolopose.training.commands.qat:qat",
     "synth": "yolopose.training.commands.synth:synth",
