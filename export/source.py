@@ -50,6 +50,20 @@ def _imgsz(value: Any) -> Optional[Tuple[int, int]]:
     return (int(value[0]), int(value[1]))
 
 
+def _read_checkpoint(path: Path) -> Dict[str, Any]:
+    """A yolopose checkpoint, or an official YOLO-Pose one converted in memory."""
+    from yolopose.training.checkpoint import load_checkpoint
+
+    try:
+        return load_checkpoint(path)
+    except CheckpointError:
+        from yolopose.training.official import convert_official, is_official_checkpoint
+
+        if not is_official_checkpoint(path):
+            raise
+        return convert_official(path)
+
+
 def load_source(weights: Union[PathLike, nn.Module], imgsz: Optional[Tuple[int, int]] = None) -> ModelSource:
     """Load ``weights``: a checkpoint path, a registered model name, or a ``YoloPoseModel``."""
     from yolopose.training.checkpoint import load_checkpoint, model_from_checkpoint
@@ -60,7 +74,7 @@ def load_source(weights: Union[PathLike, nn.Module], imgsz: Optional[Tuple[int, 
     text = os.fspath(weights)
     path = Path(text)
     if path.is_file():
-        ckpt = load_checkpoint(path)
+        ckpt = _read_checkpoint(path)
         try:
             if ckpt.get("qat"):
                 from yolopose.training.qat import load_qat_graph, qat_float_model
