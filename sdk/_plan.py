@@ -139,7 +139,7 @@ def _official_plan(cls: Any, runtime: Any, inp: Any, source: str) -> Optional["M
         return None
     meta, outputs = found
     slots = tuple(OutputSlot(index, role, convert=convert) for index, convert, role in outputs)
-    batch = inp.shape[0] if meta.output_format == "raw" or "nms" != meta.extra.get("official_export") else 1
+    batch = 1 if meta.extra.get("official_export") == "nms" else inp.shape[0]  # their NMS graph is batch 1
     return cls(meta, "NCHW", inp.dtype, inp.quant, batch, slots, False, False, source)
 
 
