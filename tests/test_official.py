@@ -77,8 +77,7 @@ def test_variants_are_built_from_the_files_own_yaml_and_modules():
     lite, _, facts = official_config(read_official(FIXTURES / "official_s6_ti_lite_tiny.pt"))
     assert facts["variant"] == "ti_lite"
     assert (lite.stem, lite.activation, lite.spp_activation, lite.kpt_head_depthwise) == ("conv", "relu", "silu", False)
-    # anchors come from the Detect buffers (these files hold rounded ones, as after auto-anchor)
-    assert lite.anchors[0][0] == (20.0, 28.0)
+    assert lite.anchors[0] == ((19.0, 27.0), (44.0, 40.0), (38.0, 94.0))
     assert standard.head_layout == lite.head_layout == "official"
 
 
@@ -126,6 +125,17 @@ def test_leftover_official_tensor_is_an_error(tmp_path):
     torch.save(state, tmp_path / "sd.pt")
     with pytest.raises(CheckpointError, match="unfilled|missing"):
         convert_official(tmp_path / "sd.pt")
+
+
+def test_anchors_come_from_the_detect_buffers_not_the_yaml(tmp_path):
+    # their auto-anchor step rewrites the Detect buffers but not the YAML
+    state = dict(read_official(FIXTURES / "official_s6_tiny.pt").state)
+    grid = state["model.33.anchor_grid"].clone()
+    grid[0, 0, 0, 0, 0] = torch.tensor([21.0, 30.0])
+    state["model.33.anchor_grid"] = grid
+    torch.save(state, tmp_path / "sd.pt")
+    model, _ = model_from_checkpoint(convert_official(tmp_path / "sd.pt"))
+    assert model.anchors[0][0] == (21.0, 30.0)
 
 
 def test_plain_state_dict_converts_to_the_same_model(tmp_path):
@@ -187,3 +197,75 @@ def test_our_own_checkpoint_is_not_taken_for_an_official_one(tmp_path):
     assert is_official_checkpoint(FIXTURES / "official_s6_tiny.pt")
     with pytest.raises(CheckpointError):
         read_official(out)
+
+
+@pytest.mark.slow
+def test_finetune_and_qat_from_a_converted_checkpoint(tmp_path):
+    from click.testing import CliRunner
+
+    from yolopose.training.cli import main
+
+    ours = tmp_path / "ours.pt"
+    save_converted(FIXTURES / "official_s6_ti_lite_tiny.pt", ours, imgsz=640)
+    runner = CliRunner()
+    result = runner.invoke(main, ["synth", "--out", str(tmp_path / "data"), "--train", "4", "--val", "2",
+                                  "--imgsz", "64", "--workers", "1", "--preview", "0"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(main, ["train", "--weights", str(ours), "--data", str(tmp_path / "data"), "--imgsz", "64",
+                                  "--epochs", "1", "--batch", "2", "--workers", "0", "--no-augment", "--warmup-epochs", "0",
+                                  "--out", str(tmp_path / "ft")])
+    assert result.exit_code == 0, result.output
+    tuned, ckpt = model_from_checkpoint(tmp_path / "ft" / "last.pt")
+    assert tuned.config.head_layout == "official" and tuned.config.name == "official-ti-lite-p6"
+    start = convert_official(FIXTURES / "official_s6_ti_lite_tiny.pt")["model"]
+    assert any(not torch.equal(start[k], v) for k, v in tuned.state_dict().items())  # it trained
+    out = tmp_path / "qat.pt"
+    result = runner.invoke(main, ["qat", "--weights", str(ours), "--data", str(tmp_path / "data"), "--imgsz", "64",
+                                  "--epochs", "1", "--batch", "2", "--workers", "0", "--max-steps", "2", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    qat = torch.load(out, map_location="cpu", weights_only=True)
+    assert qat["qat"] is True and qat["config"]["head_layout"] == "official"
+
+
+#: int8 keypoint tolerance for the converted ti_lite fixture at 64x128 (random weights, so the
+#: keypoints spread over about +-1500 px): mean error, and max error per output level, as a
+#: fraction of that level's keypoint spread in the float model
+INT8_MEAN_FRACTION = 0.02
+INT8_LEVEL_MAX_FRACTION = 0.25
+
+
+@pytest.mark.slow
+def test_int8_artifacts_of_a_converted_checkpoint_keep_the_keypoints(tmp_path):
+    import yolopose
+    from yolopose.export import export
+    from yolopose.export.wrapper import RawOutputs
+
+    source = FIXTURES / "official_s6_ti_lite_tiny.pt"  # the exporter reads the official file itself
+    results = export(source, ["openvino", "tflite"], imgsz=(64, 128), precisions=("int8",), calib_images=16,
+                     out=tmp_path, verify=False)
+    model, _ = model_from_checkpoint(convert_official(source))
+    image = fixture_input()
+    with torch.no_grad():
+        ref = [o.numpy() for o in RawOutputs(model, "NHWC").eval()(torch.from_numpy(image[None].astype(np.float32) / 255.0))]
+    ref_kpts = decode([tuple(ref[i : i + 3]) for i in range(0, len(ref), 3)], model.strides, model.anchors, 0.0)[0].keypoints
+    cells = [3 * (64 // s) * (128 // s) for s in model.strides]
+    for r in results:
+        path = next(r.path.glob("*.xml")) if r.path.is_dir() else r.path
+        est = yolopose.PoseEstimator(str(path))
+        meta = est.metadata
+        assert meta.precision == "int8" and meta.extra["source"]["kind"] == "official-yolo-pose"
+        x, _ = est.preprocess([image])
+        raw = {tuple(a.shape): a for a in est.infer(x)}
+        ordered = [raw[s] for s in meta.raw_output_shapes(1).values()]
+        got = decode([tuple(ordered[i : i + 3]) for i in range(0, len(ordered), 3)], model.strides, model.anchors, 0.0)[0]
+        err = np.abs(got.keypoints[..., :2] - ref_kpts[..., :2])
+        spread = np.ptp(ref_kpts[..., :2])
+        print(f"{r.format} int8: keypoint error mean {err.mean():.2f} px, max {err.max():.1f} px (spread {spread:.0f} px)")
+        assert err.mean() < INT8_MEAN_FRACTION * spread, (r.format, err.mean(), spread)
+        start = 0
+        for level, n in enumerate(cells):
+            level_spread = np.ptp(ref_kpts[start : start + n, :, :2])
+            level_err = err[start : start + n].max()
+            print(f"  level {level}: max {level_err:.1f} px of spread {level_spread:.0f} px")
+            assert level_err < INT8_LEVEL_MAX_FRACTION * level_spread, (r.format, level, level_err, level_spread)
+            start += n
