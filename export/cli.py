@@ -36,7 +36,7 @@ def _parse_imgsz(value: Optional[str]):
 @click.option("--fp16", is_flag=True, help="Write fp16 artifacts.")
 @click.option("--fp32/--no-fp32", "fp32", default=None,
               help="Also write fp32 artifacts [default: only when neither --int8 nor --fp16 is given].")
-@click.option("--calib", type=click.Path(exists=True, file_okay=False), default=None,
+@click.option("--calib", "--data", "calib", type=click.Path(exists=True, file_okay=False), default=None,
               help="Folder of calibration images (e.g. a `yolopose-train synth` dataset) [default: generated images].")
 @click.option("--calib-images", default=64, show_default=True, type=click.IntRange(1), help="Calibration images to use.")
 @click.option("--qat", is_flag=True, help="Take int8 quantization from a QAT checkpoint (`yolopose-train qat`).")

@@ -80,6 +80,8 @@ class ExportJob:
         info: Dict[str, Any] = {"exported_from": self.source.label, "fresh_weights": self.source.fresh}
         if self.quantization(precision):
             info["calibration"] = self.calibration.source
+        if ckpt.get("source"):
+            info["source"] = ckpt["source"]  # e.g. an official checkpoint and the AP its authors report
         info.update(extra)
         return model_metadata(
             self.source.model,
@@ -124,5 +126,7 @@ class ExportJob:
 
 def _data_name(ckpt: Mapping[str, Any]) -> str:
     """The training data's folder or file name (not its full local path)."""
+    if (ckpt.get("source") or {}).get("kind") == "official-yolo-pose" and not ckpt.get("train_args"):
+        return "COCO train2017 keypoints (the authors' official YOLO-Pose training)"
     data = str((ckpt.get("train_args") or {}).get("data", "") or "")
     return Path(data).name if data else ""

@@ -47,6 +47,20 @@ def _trained_imgsz(ckpt: Dict[str, Any]) -> Optional[Tuple[int, int]]:
     return as_hw(ckpt["imgsz"]) if ckpt.get("imgsz") is not None else None
 
 
+def _read_checkpoint(path: Path) -> Dict[str, Any]:
+    """A yolopose checkpoint, or an official YOLO-Pose one converted in memory."""
+    from yolopose.training.checkpoint import load_checkpoint
+
+    try:
+        return load_checkpoint(path)
+    except CheckpointError:
+        from yolopose.training.official import convert_official, is_official_checkpoint
+
+        if not is_official_checkpoint(path):
+            raise
+        return convert_official(path)
+
+
 def load_source(weights: Union[PathLike, nn.Module], imgsz: Optional[Tuple[int, int]] = None) -> ModelSource:
     """Load ``weights``: a checkpoint path, a registered model name, or a ``YoloPoseModel``."""
     from yolopose.training.checkpoint import load_checkpoint, model_from_checkpoint
@@ -57,7 +71,7 @@ def load_source(weights: Union[PathLike, nn.Module], imgsz: Optional[Tuple[int, 
     text = os.fspath(weights)
     path = Path(text)
     if path.is_file():
-        ckpt = load_checkpoint(path)
+        ckpt = _read_checkpoint(path)
         try:
             if ckpt.get("qat"):
                 from yolopose.training.qat import load_qat_graph, qat_float_model

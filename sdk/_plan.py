@@ -18,6 +18,7 @@ import numpy as np
 from .errors import ConfigError, MetadataError, ModelError
 from .keypoints import COCO_FLIP_INDEX, COCO_KEYPOINT_NAMES, COCO_SKELETON
 from .metadata import OUTPUT_KINDS, ModelMetadata
+from ._official_exports import OFFICIAL_CONVERTERS, official_export_plan
 from .ops.quant import QuantParams, dequantize, quantize_pixels
 
 __all__ = ["ModelPlan", "OutputSlot"]
@@ -34,6 +35,7 @@ class OutputSlot:
     transpose: Optional[Tuple[int, ...]] = None  # applied to the engine array to get NHWC
     quant: Optional[QuantParams] = None
     expected: Tuple[int, ...] = ()  # shape without the batch dimension
+    convert: Optional[str] = None  # a yolopose._official_exports converter (one array -> several)
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,9 @@ class ModelPlan:
                 y = dequantize(y, slot.quant)
             elif y.dtype != np.float32:
                 y = y.astype(np.float32)
+            if slot.convert is not None:
+                arranged.extend(OFFICIAL_CONVERTERS[slot.convert](y, self.metadata))
+                continue
             if slot.transpose is not None:
                 y = np.ascontiguousarray(y.transpose(slot.transpose))
             if slot.expected and tuple(y.shape[1:]) != slot.expected:
@@ -99,6 +104,9 @@ class ModelPlan:
             raise ModelError(f"{source}: the input {inp.name!r} has shape {inp.shape}; an image model needs 4 dimensions")
         meta = runtime.metadata
         if meta is None:
+            official = _official_plan(cls, runtime, inp, source)
+            if official is not None:
+                return official
             meta = _foreign_metadata(runtime)
         layout = _layout(inp.shape, meta.input_layout)
         if imgsz is not None and tuple(imgsz) != tuple(meta.imgsz):
@@ -120,6 +128,19 @@ class ModelPlan:
         slot, channels_first = _decoded_slot(runtime, meta, source)
         normalized = bool(meta.extra.get("normalized_coordinates", False))
         return cls(meta, layout, inp.dtype, inp.quant, batch, (slot,), channels_first, normalized, source)
+
+
+def _official_plan(cls: Any, runtime: Any, inp: Any, source: str) -> Optional["ModelPlan"]:
+    """The plan for an ONNX file from the authors' own exporter (NCHW float input), if it is one."""
+    if _layout(inp.shape, "NCHW") != "NCHW" or None in inp.shape[2:4]:
+        return None
+    found = official_export_plan(runtime, (int(inp.shape[2]), int(inp.shape[3])))
+    if found is None:
+        return None
+    meta, outputs = found
+    slots = tuple(OutputSlot(index, role, convert=convert) for index, convert, role in outputs)
+    batch = 1 if meta.extra.get("official_export") == "nms" else inp.shape[0]  # their NMS graph is batch 1
+    return cls(meta, "NCHW", inp.dtype, inp.quant, batch, slots, False, False, source)
 
 
 def _layout(shape: Sequence[Optional[int]], hint: str) -> str:

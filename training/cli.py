@@ -6,6 +6,7 @@ from yolopose.cli.lazy import lazy_group
 
 #: subcommand -> "module:attribute", imported only when that subcommand runs.
 COMMANDS: dict = {
+    "convert": "yolopose.training.commands.convert:convert",
     "models": "yolopose.training.commands.models:models",
     "qat": "yolopose.training.commands.qat:qat",
     "synth": "yolopose.training.commands.synth:synth",

@@ -57,6 +57,7 @@ def predict(
     labels: bool,
 ) -> None:
     """Find people and their keypoints in SOURCES (image files or folders of images)."""
+    from yolopose._demo_notice import demo_notice
     from yolopose._progress import progress_bar
     from yolopose.errors import ImageError, YoloPoseError
     from yolopose.estimator import PoseEstimator
@@ -72,6 +73,9 @@ def predict(
         est = PoseEstimator(model, backend=backend, device=device, conf=conf, iou=iou, max_det=max_det, threads=threads)
     except YoloPoseError as exc:
         raise click.ClickException(str(exc)) from None
+    notice = demo_notice(model, files)
+    if notice:
+        click.echo(notice, err=True)
     used: Dict[str, int] = {}
     failures = 0
     with progress_bar(len(files), desc="predict", enabled=len(files) > 1, unit="img") as bar:

@@ -52,6 +52,7 @@ def track(
 ) -> None:
     """Track people and their keypoints in SOURCE: a video file, a camera index (0), an RTSP/HTTP URL,
     or a folder of images. Each person keeps one id while in view and for --memory seconds after."""
+    from yolopose._demo_notice import DEMO_NOTICE
     from yolopose._progress import progress_bar
     from yolopose.errors import YoloPoseError
     from yolopose.estimator import PoseEstimator
@@ -65,6 +66,8 @@ def track(
     meter = FpsMeter()
     try:
         est = PoseEstimator(model, backend=backend, device=device, conf=conf, iou=iou, threads=threads)
+        if model is None:  # a video or camera is never one of the bundled sample images
+            click.echo(DEMO_NOTICE, err=True)
         tracker = PoseTracker(high_conf=max(track_conf, conf), low_conf=conf, memory=memory, smooth=smooth)
         with VideoSource(source, stride=stride, realtime=realtime, max_frames=max_frames, fps=folder_fps) as src:
             if save is not None:

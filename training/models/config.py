@@ -17,17 +17,19 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from yolopose.errors import ConfigError
 from yolopose.registry import Registry
 
-__all__ = ["ModelConfig", "ACTIVATIONS", "STEMS", "get_config", "list_models", "register_model"]
+__all__ = ["ModelConfig", "ACTIVATIONS", "HEAD_LAYOUTS", "STEMS", "get_config", "list_models", "register_model"]
 
 #: Activations a config may name (the layers map them to modules).
 ACTIVATIONS = ("silu", "relu")
 #: Stems a config may name: ``focus`` (space-to-depth + conv) or ``conv`` (stride-2 3x3 conv).
 STEMS = ("focus", "conv")
+#: Head layouts a config may name (see :class:`ModelConfig`).
+HEAD_LAYOUTS = ("split", "official")
 
 Anchors = Tuple[Tuple[Tuple[float, float], ...], ...]
 
@@ -44,6 +46,16 @@ class ModelConfig:
       4, 8, ..., max stride. Each stage is a stride-2 3x3 conv then a C3 block; the last stage
       puts the SPP block between them and its C3 has no shortcut.
     - ``anchors``: per output level (strides 8, 16, ...), ``(w, h)`` pairs in input pixels.
+    - ``kpt_head_depthwise``: the keypoint branch runs ``kpt_head_blocks`` depthwise-separable
+      blocks and a depthwise conv before its 1x1 output convs; ``False`` puts the 1x1 keypoint
+      convs directly on the level feature (the official ``ti_lite`` models).
+    - ``head_layout``: ``"split"`` (ours: box/obj/cls from the level feature, keypoints from the
+      keypoint branch) or ``"official"``: the authors' channel order, where one conv on the level
+      feature and one on the keypoint branch are concatenated and read as ``(na, 5 + nc + 3K)``,
+      so some anchors' boxes come from the keypoint branch. Both layouts return the same split
+      ``(det, kpt_xy, kpt_conf)`` outputs; ``"official"`` exists to load the authors' weights.
+    - ``spp_activation`` / ``kpt_head_activation``: activation of the SPP block / of the keypoint
+      branch when it differs from ``activation`` (the official ``ti_lite`` models keep SiLU there).
     """
 
     name: str
@@ -59,6 +71,10 @@ class ModelConfig:
     kpt_head_blocks: int = 5
     num_keypoints: int = 17
     num_classes: int = 1
+    kpt_head_depthwise: bool = True
+    head_layout: str = "split"
+    spp_activation: Optional[str] = None
+    kpt_head_activation: Optional[str] = None
 
     def __post_init__(self) -> None:
         def fail(msg: str) -> None:
@@ -68,6 +84,14 @@ class ModelConfig:
             fail(f"activation {self.activation!r} is not one of {ACTIVATIONS}")
         if self.stem not in STEMS:
             fail(f"stem {self.stem!r} is not one of {STEMS}")
+        for field in ("spp_activation", "kpt_head_activation"):
+            value = getattr(self, field)
+            if value is not None and value not in ACTIVATIONS:
+                fail(f"{field} {value!r} is not one of {ACTIVATIONS}")
+        if self.head_layout not in HEAD_LAYOUTS:
+            fail(f"head_layout {self.head_layout!r} is not one of {HEAD_LAYOUTS}")
+        if self.kpt_head_blocks < 0:
+            fail("kpt_head_blocks must be >= 0")
         if self.num_keypoints <= 0 or self.num_classes <= 0:
             fail("num_keypoints and num_classes must be positive")
         if len(self.stages) < 3:

@@ -8,7 +8,7 @@ offsets, channels anchor-major) in training, validation and export alike; decodi
 from __future__ import annotations
 
 import math
-from typing import List, Sequence, Tuple, Union
+from typing import Dict, List, Sequence, Tuple, Union
 
 import torch
 from torch import nn
@@ -18,7 +18,15 @@ from yolopose.errors import ConfigError
 from ._layers import C3, SPP, STEM_MODULES, ConvBNAct, DWConvBNAct
 from .config import ModelConfig
 
-__all__ = ["YoloPoseModel", "PoseHead", "LevelOutput", "check_imgsz"]
+__all__ = [
+    "YoloPoseModel",
+    "PoseHead",
+    "TwoSourceConv",
+    "LevelOutput",
+    "check_imgsz",
+    "official_channel_sources",
+    "official_channel_split",
+]
 
 LevelOutput = Tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
@@ -51,7 +59,7 @@ class Backbone(nn.Module):
             c = cfg.channels(c)
             layers: List[nn.Module] = [ConvBNAct(c_prev, c, 3, 2, act=act)]
             if i == last:
-                layers.append(SPP(c, c, cfg.spp_kernels, act=act))
+                layers.append(SPP(c, c, cfg.spp_kernels, act=cfg.spp_activation or act))
             layers.append(C3(c, c, cfg.repeats(n), shortcut=i != last, act=act))
             stages.append(nn.Sequential(*layers))
             c_prev = c
@@ -108,29 +116,122 @@ class PoseHead(nn.Module):
     """Per level: a 1x1 conv for box/obj/cls, and a keypoint branch of depthwise-separable blocks
     (DW 3x3 + 1x1, ``kpt_head_blocks`` times) then a DW 3x3 conv and two 1x1 convs: keypoint
     x, y (``na * 2K``) and keypoint confidence (``na * K``). Split this way, each exported tensor
-    gets its own int8 range; the parameter count equals the official single ``na * 3K`` conv."""
+    gets its own int8 range; the parameter count equals the official single ``na * 3K`` conv.
+
+    With ``kpt_head_depthwise=False`` the keypoint branch is empty (the 1x1 keypoint convs read the
+    level feature). With ``head_layout="official"`` each output is a :class:`TwoSourceConv`
+    (see there); the outputs are the same three tensors per level in both layouts."""
 
     def __init__(self, cfg: ModelConfig, channels: Sequence[int]) -> None:
         super().__init__()
-        na, k, nc, act = cfg.num_anchors, cfg.num_keypoints, cfg.num_classes, cfg.activation
-        self.det = nn.ModuleList(nn.Conv2d(c, na * (5 + nc), 1) for c in channels)
+        na, k, nc = cfg.num_anchors, cfg.num_keypoints, cfg.num_classes
+        act = cfg.kpt_head_activation or cfg.activation
+        self.layout = cfg.head_layout
         branches = []
         for c in channels:
             layers: List[nn.Module] = []
-            for _ in range(cfg.kpt_head_blocks):
-                layers += [DWConvBNAct(c, 3, act=act), ConvBNAct(c, c, 1, act=act)]
-            layers.append(DWConvBNAct(c, 3, act=act))
+            if cfg.kpt_head_depthwise:
+                for _ in range(cfg.kpt_head_blocks):
+                    layers += [DWConvBNAct(c, 3, act=act), ConvBNAct(c, c, 1, act=act)]
+                layers.append(DWConvBNAct(c, 3, act=act))
             branches.append(nn.Sequential(*layers))
         self.kpt = nn.ModuleList(branches)
-        self.kpt_xy = nn.ModuleList(nn.Conv2d(c, na * 2 * k, 1) for c in channels)
-        self.kpt_conf = nn.ModuleList(nn.Conv2d(c, na * k, 1) for c in channels)
+        if self.layout == "official":
+            split = official_channel_split(na, nc, k)
+            self.det = nn.ModuleList(TwoSourceConv(c, *split["det"]) for c in channels)
+            self.kpt_xy = nn.ModuleList(TwoSourceConv(c, *split["kpt_xy"]) for c in channels)
+            self.kpt_conf = nn.ModuleList(TwoSourceConv(c, *split["kpt_conf"]) for c in channels)
+        else:
+            self.det = nn.ModuleList(nn.Conv2d(c, na * (5 + nc), 1) for c in channels)
+            self.kpt_xy = nn.ModuleList(nn.Conv2d(c, na * 2 * k, 1) for c in channels)
+            self.kpt_conf = nn.ModuleList(nn.Conv2d(c, na * k, 1) for c in channels)
 
     def forward(self, feats: List[torch.Tensor]) -> List[LevelOutput]:
         outs = []
         for x, det, kpt, kpt_xy, kpt_conf in zip(feats, self.det, self.kpt, self.kpt_xy, self.kpt_conf):
             y = kpt(x)
-            outs.append((det(x), kpt_xy(y), kpt_conf(y)))
+            if self.layout == "official":
+                outs.append((det(x, y), kpt_xy(x, y), kpt_conf(x, y)))
+            else:
+                outs.append((det(x), kpt_xy(y), kpt_conf(y)))
         return outs
+
+    def det_bias(self, level: int) -> torch.Tensor:
+        """The bias of level ``level``'s ``det`` output (a copy in the official layout)."""
+        det = self.det[level]
+        return det.full_bias() if isinstance(det, TwoSourceConv) else det.bias.detach().clone()
+
+    def set_det_bias(self, level: int, bias: torch.Tensor) -> None:
+        """Write the whole ``det`` output bias of level ``level``."""
+        det = self.det[level]
+        with torch.no_grad():
+            if isinstance(det, TwoSourceConv):
+                det.set_full_bias(bias)
+            else:
+                det.bias.copy_(bias)
+
+
+def official_channel_split(na: int, nc: int, k: int) -> Dict[str, Tuple[int, int]]:
+    """How many channels of each output come from the level feature and from the keypoint branch
+    in the authors' layout.
+
+    Their head concatenates a conv on the level feature (``na * (5 + nc)`` channels) and the
+    keypoint branch's last conv (``na * 3K``), then reads channel ``c`` as anchor ``c // no``,
+    field ``c % no`` (``no = 5 + nc + 3K``, keypoints as x, y, conf triplets). Channel ``c`` comes
+    from the level feature when ``c < na * (5 + nc)``: a prefix. Each of our outputs lists its
+    channels in increasing ``c``, so it is a prefix from the level feature followed by the rest
+    from the keypoint branch. Returns ``{output: (from_feature, from_branch)}``.
+    """
+    split = {}
+    for name, channels in official_channel_sources(na, nc, k).items():
+        n_feature = sum(1 for c in channels if c < na * (5 + nc))
+        split[name] = (n_feature, len(channels) - n_feature)
+    return split
+
+
+def official_channel_sources(na: int, nc: int, k: int) -> Dict[str, List[int]]:
+    """For each of our outputs (``det``, ``kpt_xy``, ``kpt_conf``, channels anchor-major), the
+    channel of the authors' concatenated head output it holds (see :func:`official_channel_split`)."""
+    no = 5 + nc + 3 * k
+    return {
+        "det": [a * no + j for a in range(na) for j in range(5 + nc)],
+        "kpt_xy": [a * no + 5 + nc + 3 * i + d for a in range(na) for i in range(k) for d in range(2)],
+        "kpt_conf": [a * no + 5 + nc + 3 * i + 2 for a in range(na) for i in range(k)],
+    }
+
+
+class TwoSourceConv(nn.Module):
+    """1x1 convs on two inputs, concatenated on channels: ``from_feature`` on the level feature
+    (``n_feature`` channels) then ``from_branch`` on the keypoint branch (``n_branch``). A side
+    with no channels has no conv (``None``). Used by the official head layout."""
+
+    def __init__(self, c: int, n_feature: int, n_branch: int) -> None:
+        super().__init__()
+        self.from_feature = nn.Conv2d(c, n_feature, 1) if n_feature else None
+        self.from_branch = nn.Conv2d(c, n_branch, 1) if n_branch else None
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if self.from_feature is None:
+            return self.from_branch(y)
+        if self.from_branch is None:
+            return self.from_feature(x)
+        return torch.cat((self.from_feature(x), self.from_branch(y)), dim=1)
+
+    def _parts(self) -> List[nn.Conv2d]:
+        return [conv for conv in (self.from_feature, self.from_branch) if conv is not None]
+
+    def full_bias(self) -> torch.Tensor:
+        """The concatenated bias (a copy)."""
+        return torch.cat([conv.bias.detach() for conv in self._parts()])
+
+    def set_full_bias(self, bias: torch.Tensor) -> None:
+        """Write the concatenated bias."""
+        start = 0
+        with torch.no_grad():
+            for conv in self._parts():
+                n = conv.out_channels
+                conv.bias.copy_(bias[start : start + n])
+                start += n
 
 
 class YoloPoseModel(nn.Module):
@@ -164,11 +265,11 @@ class YoloPoseModel(nn.Module):
     def _initialize_biases(self) -> None:
         """YOLOv5 priors: objectness ~ 8 objects per 640x640 image, class ~ 0.6 / num_classes."""
         na, no = self.num_anchors, 5 + self.num_classes
-        for conv, stride in zip(self.head.det, self.strides):
-            with torch.no_grad():
-                b = conv.bias.view(na, no)
-                b[:, 4] += math.log(8 / (640 / stride) ** 2)
-                b[:, 5:] += math.log(0.6 / (self.num_classes - 0.99))
+        for level, stride in enumerate(self.strides):
+            b = self.head.det_bias(level).view(na, no)
+            b[:, 4] += math.log(8 / (640 / stride) ** 2)
+            b[:, 5:] += math.log(0.6 / (self.num_classes - 0.99))
+            self.head.set_det_bias(level, b.view(-1))
 
     def check_input(self, x: torch.Tensor) -> None:
         """:class:`ConfigError` unless ``x`` is ``(B, 3, H, W)`` with sizes multiple of the max stride."""

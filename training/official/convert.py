@@ -1,0 +1,84 @@
+"""Official checkpoint -> yolopose checkpoint (in memory or on disk)."""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any, Dict, Optional, Tuple, Union
+
+from yolopose.training.checkpoint import CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_VERSION, save_checkpoint
+from yolopose.training.models import YoloPoseModel, create_model
+
+from .architecture import official_config
+from .mapping import map_official_state
+from .paper import guess_imgsz, paper_entry
+from .reader import read_official
+
+__all__ = ["convert_official", "save_converted", "converted_model"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def converted_model(path: PathLike, imgsz: Optional[int] = None) -> Tuple[YoloPoseModel, Dict[str, Any]]:
+    """Read the official checkpoint at ``path`` and return ``(our model in eval mode, source facts)``.
+
+    ``imgsz`` (the size the checkpoint was trained for; guessed from the file or folder name when
+    not given) only selects the paper figures recorded in the source facts."""
+    p = Path(path)
+    weights = read_official(p)
+    config, layout, facts = official_config(weights)
+    model = create_model(config)
+    model.load_state_dict(map_official_state(weights, config, layout, model.state_dict()), strict=True)
+    size = imgsz if imgsz is not None else guess_imgsz(p)
+    entry = paper_entry(facts["base"], str(facts["variant"]), size)
+    source: Dict[str, Any] = {
+        "kind": "official-yolo-pose",
+        "file": p.name,
+        "sha256": _sha256(p),
+        "weights": weights.weights,
+        "variant": facts["variant"],
+        "depth_multiple": facts["depth_multiple"],
+        "width_multiple": facts["width_multiple"],
+        "registry_base": facts["base"],
+        "code": "TexasInstruments/edgeai-yolov5 (branch yolo-pose), GPL-3.0",
+        "paper": entry.as_dict() if entry else None,
+    }
+    return model.eval(), {"source": source, "imgsz": size}
+
+
+def convert_official(path: PathLike, imgsz: Optional[int] = None) -> Dict[str, Any]:
+    """The yolopose checkpoint dict (as :func:`~yolopose.training.checkpoint.load_checkpoint`
+    returns) for the official checkpoint at ``path``; see :func:`converted_model`."""
+    model, info = converted_model(path, imgsz)
+    size = info["imgsz"] or 640
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "format_version": CHECKPOINT_FORMAT_VERSION,
+        "config": model.config.to_dict(),
+        "model": model.state_dict(),
+        "imgsz": [size, size],
+        "epoch": -1,
+        "optimizer": None,
+        "ema": None,
+        "ema_updates": 0,
+        "train_args": {},
+        "metrics": {},
+        "qat": False,
+        "source": info["source"],
+    }
+
+
+def save_converted(path: PathLike, out: PathLike, imgsz: Optional[int] = None) -> Tuple[Path, Dict[str, Any]]:
+    """Convert the official checkpoint ``path`` and write it as a yolopose checkpoint ``out``
+    (atomically). Returns ``(out, checkpoint dict)``."""
+    ckpt = convert_official(path, imgsz)
+    fields = {k: v for k, v in ckpt.items() if k not in ("format", "format_version")}
+    return save_checkpoint(out, **fields), ckpt
