@@ -17,6 +17,7 @@ import numpy as np
 
 from .errors import ConfigError, MetadataError, ModelError
 from .keypoints import COCO_FLIP_INDEX, COCO_KEYPOINT_NAMES, COCO_SKELETON
+from .limits import check_input_size, check_tensor_size
 from .metadata import OUTPUT_KINDS, ModelMetadata
 from .ops.quant import QuantParams, dequantize, quantize_pixels
 
@@ -97,6 +98,11 @@ class ModelPlan:
         inp = runtime.inputs[0]
         if len(inp.shape) != 4:
             raise ModelError(f"{source}: the input {inp.name!r} has shape {inp.shape}; an image model needs 4 dimensions")
+        check_tensor_size(source, f"input {inp.name!r}", inp.shape)
+        for out in runtime.outputs:
+            check_tensor_size(source, f"output {out.name!r}", out.shape)
+        if imgsz is not None:
+            check_input_size("imgsz", None, int(imgsz[0]), int(imgsz[1]), ConfigError)
         meta = runtime.metadata
         if meta is None:
             meta = _foreign_metadata(runtime)
@@ -114,6 +120,7 @@ class ModelPlan:
         if inp.dtype == "int8" and inp.quant is None:
             raise ModelError(f"{source}: int8 input without quantization parameters")
         batch = inp.shape[0]
+        check_input_size(source, batch, *meta.imgsz)
         if meta.output_format == "raw":
             slots = _raw_slots(runtime, meta, source)
             return cls(meta, layout, inp.dtype, inp.quant, batch, slots, source=source)
