@@ -93,6 +93,11 @@ class Table:
             raise FlatBufferError(f"vector at {start} of {n} items runs past the end")
         return n
 
+    def vector_offset(self, index: int) -> Optional[int]:
+        """Absolute position of the first item of the vector in field ``index`` (``None``: absent)."""
+        start = self._target(index)
+        return None if start is None else start + 4
+
     def ints(self, index: int) -> List[int]:
         """A vector of int32 (tensor indices, shapes)."""
         n = self.vector_length(index, 4)
