@@ -98,15 +98,17 @@ class ModelPlan:
         inp = runtime.inputs[0]
         if len(inp.shape) != 4:
             raise ModelError(f"{source}: the input {inp.name!r} has shape {inp.shape}; an image model needs 4 dimensions")
-        check_tensor_size(source, f"input {inp.name!r}", inp.shape)
-        for out in runtime.outputs:
-            check_tensor_size(source, f"output {out.name!r}", out.shape)
         if imgsz is not None:
             check_input_size("imgsz", None, int(imgsz[0]), int(imgsz[1]), ConfigError)
         meta = runtime.metadata
         if meta is None:
             meta = _foreign_metadata(runtime)
         layout = _layout(inp.shape, meta.input_layout)
+        fixed_hw = inp.shape[2:4] if layout == "NCHW" else inp.shape[1:3]
+        check_input_size(source, inp.shape[0], *(1 if d is None else d for d in fixed_hw))
+        check_tensor_size(source, f"input {inp.name!r}", inp.shape)
+        for out in runtime.outputs:
+            check_tensor_size(source, f"output {out.name!r}", out.shape)
         if imgsz is not None and tuple(imgsz) != tuple(meta.imgsz):
             hw = inp.shape[2:4] if layout == "NCHW" else inp.shape[1:3]
             if None not in hw:
