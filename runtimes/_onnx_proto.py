@@ -15,7 +15,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 
 from yolopose.errors import ModelError
 
-__all__ = ["ExternalTensor", "OnnxFacts", "inspect_onnx"]
+__all__ = ["ExternalTensor", "OnnxFacts", "OnnxNode", "inspect_onnx"]
 
 _MAX_DEPTH = 64
 
@@ -36,7 +36,9 @@ _T_DIMS, _T_TYPE, _T_NAME, _T_EXTERNAL, _T_LOCATION = 1, 2, 8, 13, 14
 _EXTERNAL = 1  # TensorProto.DataLocation.EXTERNAL
 _ITEM_SIZE = {1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4, 13: 8, 14: 8, 15: 16, 16: 2,
               17: 1, 18: 1, 19: 1, 20: 1}
-_HALF_BYTE = {21, 22, 23}  # uint4, int4, float4e2m1: two items per byte
+_HALF_BYTE = {21, 22, 23}
+# NodeProto fields
+_N_INPUT, _N_NAME, _N_OP_TYPE, _N_DOMAIN = 1, 3, 4, 7  # uint4, int4, float4e2m1: two items per byte
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,16 @@ class ExternalTensor:
     nbytes: Optional[int] = None  #: size the dims and data type need (``None``: unknown type)
 
 
+@dataclass(frozen=True)
+class OnnxNode:
+    """One graph node: operator, domain, name and input names (``""`` for an omitted input)."""
+
+    op_type: str
+    domain: str
+    name: str
+    inputs: Tuple[str, ...]
+
+
 class OnnxFacts:
     """What :func:`inspect_onnx` found: ``metadata_props`` and external-data references."""
 
@@ -57,6 +69,7 @@ class OnnxFacts:
         self.metadata_props: Dict[str, str] = {}
         self.external: List[ExternalTensor] = []
         self.has_graph = False
+        self.nodes: List[OnnxNode] = []
 
     @property
     def external_locations(self) -> List[str]:
@@ -154,12 +167,27 @@ def _tensor(buf: memoryview, start: int, stop: int, facts: OnnxFacts) -> None:
     )
 
 
+def _node(buf: memoryview, start: int, stop: int, facts: OnnxFacts) -> None:
+    text = {_N_OP_TYPE: "", _N_DOMAIN: "", _N_NAME: ""}
+    inputs: List[str] = []
+    for field, wire, s, e in _fields(buf, start, stop):
+        if wire != 2:
+            continue
+        if field == _N_INPUT:
+            inputs.append(bytes(buf[s:e]).decode("utf-8"))
+        elif field in text:
+            text[field] = bytes(buf[s:e]).decode("utf-8")
+    facts.nodes.append(OnnxNode(text[_N_OP_TYPE], text[_N_DOMAIN], text[_N_NAME], tuple(inputs)))
+
+
 def _walk(buf: memoryview, start: int, stop: int, kind: str, facts: OnnxFacts, depth: int) -> None:
     if depth > _MAX_DEPTH:
         raise ValueError("graphs nested too deeply")
     if kind == "tensor":
         _tensor(buf, start, stop, facts)
         return
+    if kind == "node":
+        _node(buf, start, stop, facts)
     children = _SCHEMA[kind]
     for field, wire, s, e in _fields(buf, start, stop):
         child = children.get(field)

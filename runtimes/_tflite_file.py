@@ -13,7 +13,7 @@ import json
 import zipfile
 from struct import error as struct_error
 from pathlib import Path
-from typing import Dict, List, Set
+from typing import Dict, List, Set, Tuple
 
 from yolopose.errors import ModelError
 from yolopose.metadata import METADATA_KEY
@@ -58,13 +58,21 @@ _OP_NAMES = {
 }
 
 
-def _op_names(model: Table) -> List[str]:
-    names = []
+# Inputs a builtin operator may omit (index -1), by position (schema.fbs and the kernels: the
+# bias of convolutions and fully-connected layers). An omitted input anywhere else makes the
+# kernel dereference a missing tensor (SIGSEGV), so it is refused.
+_OPTIONAL_INPUTS = {3: {2}, 4: {2}, 9: {2}, 67: {3}}
+_CUSTOM = 32
+
+
+def _op_codes(model: Table) -> List[Tuple[int, str]]:
+    """Per operator code: the builtin operator number and a name for messages."""
+    codes = []
     for code in model.tables(_M_OPCODES):
         builtin = max(code.i8(_C_DEPRECATED_CODE), code.i32(_C_CODE))
         custom = code.string(_C_CUSTOM)
-        names.append(custom if custom else _OP_NAMES.get(builtin, f"builtin operator {builtin}"))
-    return names
+        codes.append((builtin, custom if custom else _OP_NAMES.get(builtin, f"builtin operator {builtin}")))
+    return codes
 
 
 def _constant_buffers(model: Table, size: int, where: str) -> List[bool]:
@@ -99,7 +107,7 @@ def _check_graph(data: bytes, where: str) -> None:
     model = root_table(data)
     if model.vector_length(_M_EXT_BUFFERS, 4) or model.vector_length(_M_EXT_GROUPS, 4):
         raise ModelError(f"{where!r} keeps weights in external buffers, which yolopose does not load")
-    ops = _op_names(model)
+    ops = _op_codes(model)
     constant = _constant_buffers(model, len(data), repr(where))
     subgraphs = model.tables(_M_SUBGRAPHS)
     if not subgraphs:
@@ -110,7 +118,7 @@ def _check_graph(data: bytes, where: str) -> None:
         _check_subgraph(graph, s, ops, constant, where)
 
 
-def _check_subgraph(graph: Table, s: int, ops: List[str], constant: List[bool], where: str) -> None:
+def _check_subgraph(graph: Table, s: int, ops: List[Tuple[int, str]], constant: List[bool], where: str) -> None:
     tensors = graph.tables(_S_TENSORS)
     n = len(tensors)
     label = f"{where!r} subgraph {s}" if s else repr(where)
@@ -142,8 +150,12 @@ def _check_subgraph(graph: Table, s: int, ops: List[str], constant: List[bool], 
         code = op.u32(_O_OPCODE)
         if code >= len(ops):
             raise ModelError(f"{label}: operator {k} uses operator code {code}, but the model defines {len(ops)}")
-        what = f"operator {k} ({ops[code]})"
+        builtin, op_name = ops[code]
+        what = f"operator {k} ({op_name})"
         ins, outs = op.ints(_O_INPUTS), op.ints(_O_OUTPUTS)
+        for position, t in enumerate(ins):
+            if t == _OPTIONAL and builtin != _CUSTOM and position not in _OPTIONAL_INPUTS.get(builtin, ()):
+                raise ModelError(f"{label}: {what} omits its input {position} (tensor index -1), which it needs")
         for kind, ids in (("input", ins), ("output", outs), ("intermediate", op.ints(_O_INTERMEDIATES))):
             for t in ids:
                 if t != _OPTIONAL and not 0 <= t < n:
@@ -170,7 +182,7 @@ def _check_subgraph(graph: Table, s: int, ops: List[str], constant: List[bool], 
             if w is not None and w >= k:
                 code = operators[k].u32(_O_OPCODE)
                 when = "its own output" if w == k else f"written only later by operator {w}"
-                raise ModelError(f"{label}: operator {k} ({ops[code]}) reads {tensor_name(t)}, {when}; operators are out of order")
+                raise ModelError(f"{label}: operator {k} ({ops[code][1]}) reads {tensor_name(t)}, {when}; operators are out of order")
 
 
 def appended_properties(data: bytes, path: Path) -> Dict[str, str]:

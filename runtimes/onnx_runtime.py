@@ -9,6 +9,7 @@ import numpy as np
 from yolopose.errors import ConfigError, DeviceNotAvailableError
 
 from ._engine import engine_errors, import_engine, model_data
+from ._onnx_graph import check_onnx_nodes
 from ._onnx_proto import inspect_onnx
 from ._weights import check_external_data, refuse_external_data
 from .base import Runtime, TensorInfo, split_device
@@ -59,6 +60,7 @@ class OnnxRuntime(Runtime):
         ort = import_engine(("onnxruntime",), self.name, "onnxruntime")
         data = model_data(self)
         facts = inspect_onnx(data, self.path)
+        check_onnx_nodes(facts.nodes, self.path)
         if self.model_bytes is not None:
             refuse_external_data(facts.external, str(self.path))
         else:

@@ -11,6 +11,7 @@ from yolopose.errors import DeviceNotAvailableError, ModelError
 from yolopose.metadata import METADATA_KEY
 
 from ._engine import check_model_file, engine_errors, import_engine, model_data
+from ._onnx_graph import check_onnx_nodes
 from ._onnx_proto import inspect_onnx
 from ._weights import check_external_data, check_weights_file, refuse_external_data
 from .base import Runtime, TensorInfo, split_device
@@ -57,6 +58,7 @@ class OpenVinoRuntime(Runtime):
         if suffix == ".onnx":
             data = model_data(self)
             facts = inspect_onnx(data, self.path)
+            check_onnx_nodes(facts.nodes, self.path)
             if self.model_bytes is not None:
                 refuse_external_data(facts.external, str(self.path))
                 source = data

@@ -72,6 +72,25 @@ def test_ort_memory_marker_is_refused_before_any_engine(tmp_path):
     h.assert_one_line_error(h.cli("info", str(path)), "_ORT_MEM_ADDR_", str(path))
 
 
+@pytest.mark.parametrize("inputs", [["images"], ["images", ""], []])
+def test_onnx_node_without_a_required_input_is_refused(tmp_path, inputs):
+    """OpenVINO's ONNX reader dies (SIGSEGV) on a Conv without its weights."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = numpy_helper.from_array(np.ones((1, 3, 1, 1), np.float32), "w")
+    node = helper.make_node("Conv", inputs, ["out"], name="conv0")
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, 64, 64])],
+                              [helper.make_tensor_value_info("out", TensorProto.FLOAT, None)], [w])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 8
+    path = tmp_path / "conv.onnx"
+    path.write_bytes(model.SerializeToString())
+    for backend in ONNX_BACKENDS:
+        (result,) = h.load_in_child([path], backend=backend)
+        assert result.get("error") == "ModelError", result
+        assert f"node 0 (Conv 'conv0') lacks its input {len([i for i in inputs if i])}; Conv needs 2 inputs" in result["message"]
+
+
 def _tiny_tflite():
     return (FIX / "tiny_raw_int8.tflite").read_bytes()
 
@@ -92,6 +111,7 @@ TFLITE_BREAKS = {
     "input_index_out_of_range": (lambda m, s: _set(s.operators[3], "inputs", 0, 99), ["operator 3 (ADD)", "tensor 99", "15 tensors"]),
     "output_index_negative": (lambda m, s: _set(s.operators[3], "outputs", 0, -7), ["operator 3 (ADD)", "tensor -7"]),
     "omitted_output": (lambda m, s: _set(s.operators[3], "outputs", 0, -1), ["operator 3 (ADD)", "omitted (-1) output"]),
+    "omitted_required_input": (lambda m, s: _set(s.operators[3], "inputs", 0, -1), ["operator 3 (ADD)", "omits its input 0"]),
     "graph_input_out_of_range": (lambda m, s: _set(s, "inputs", 0, 15), ["graph input", "tensor 15"]),
     "opcode_out_of_range": (lambda m, s: setattr(s.operators[3], "opcodeIndex", 9), ["operator 3", "operator code 9"]),
     "buffer_out_of_range": (lambda m, s: setattr(s.tensors[3], "buffer", 1000), ["tensor 3", "buffer 1000"]),
