@@ -44,6 +44,8 @@ def read_model_bytes(path: Path) -> bytes:
         return Path(path).read_bytes()
     except OSError as exc:
         raise ModelError(f"cannot read model file {str(path)!r}: {exc.strerror or exc}") from None
+    except MemoryError:
+        raise ModelError(f"model file {str(path)!r} ({Path(path).stat().st_size} bytes) does not fit in memory") from None
 
 
 def model_data(runtime: Any) -> bytes:
