@@ -91,8 +91,9 @@ def check_tflite_graph(data: bytes, path: Path) -> None:
 
     Checks, for every subgraph: tensor, buffer and operator-code indices in range; each tensor
     written by at most one operator; no operator writes a constant or a graph input; operators
-    in an order where each input exists before it is read; buffer offsets inside the file; no
-    external buffers. :class:`ModelError` names the operator and tensor at fault.
+    in an order where each input exists before it is read; inputs omitted (-1) only where the
+    operator allows it; buffer offsets inside the file; no external buffers. :class:`ModelError`
+    names the operator and tensor at fault.
     """
     where = str(path)
     try:
