@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import re
 from pathlib import Path
 from types import ModuleType
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 from yolopose.errors import BackendNotAvailableError, ModelError, YoloPoseError
 
-__all__ = ["import_engine", "check_model_file", "engine_errors", "read_model_bytes"]
+__all__ = ["import_engine", "check_model_file", "engine_errors", "read_model_bytes", "model_data", "engine_message"]
 
 
 def import_engine(modules: Sequence[str], backend: str, extra: str) -> ModuleType:
@@ -43,6 +44,34 @@ def read_model_bytes(path: Path) -> bytes:
         return Path(path).read_bytes()
     except OSError as exc:
         raise ModelError(f"cannot read model file {str(path)!r}: {exc.strerror or exc}") from None
+    except MemoryError:
+        raise ModelError(f"model file {str(path)!r} ({Path(path).stat().st_size} bytes) does not fit in memory") from None
+
+
+def model_data(runtime: Any) -> bytes:
+    """The bytes of a runtime's model: given in memory, or read from its (checked) file."""
+    if runtime.model_bytes is not None:
+        return runtime.model_bytes.data
+    check_model_file(runtime.path)
+    return read_model_bytes(runtime.path)
+
+
+# Lines of an engine's message that say where it was raised, not what is wrong, e.g. OpenVINO's
+# "Exception from src/inference/src/cpp/core.cpp:84:" and "Check 'x' failed at src/...cpp:12:".
+_LOCATION_LINE = re.compile(r"^(Exception from \S+:\d+:?|Check '.*' failed at \S+:\d+:?|\[ ?(GENERAL_ERROR|NOT_FOUND|NOT_IMPLEMENTED) ?\])$")
+_MAX_MESSAGE = 500
+
+
+def engine_message(exc: BaseException) -> str:
+    """The part of an engine's exception text that says what is wrong.
+
+    Engines put source locations first (OpenVINO: ``Exception from src/...cpp:84:``, then the
+    cause several lines below); keep the lines that are not locations, joined with ``; ``.
+    """
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    useful = [line for line in lines if not _LOCATION_LINE.match(line)]
+    text = "; ".join(useful or lines) or type(exc).__name__
+    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 3] + "..."
 
 
 @contextlib.contextmanager
@@ -53,7 +82,6 @@ def engine_errors(path: Path, action: str) -> Iterator[None]:
     except YoloPoseError:
         raise
     except MemoryError:
-        raise
+        raise ModelError(f"{str(path)!r}: {action} ran out of memory (the model needs more than this machine has, or is broken)") from None
     except Exception as exc:  # engines raise RuntimeError, ValueError, their own types...
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"{str(path)!r}: {action} failed: {message[:500]}") from exc
+        raise ModelError(f"{str(path)!r}: {action} failed: {engine_message(exc)}") from exc

@@ -5,13 +5,15 @@ import abc
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Dict, List, Mapping, Optional, Tuple
+from typing import Any, ClassVar, Dict, List, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
 from yolopose.errors import MetadataError
 from yolopose.metadata import METADATA_KEY, ModelMetadata
 from yolopose.ops.quant import QuantParams
+
+from .model_bytes import ModelBytes
 
 __all__ = ["TensorInfo", "Runtime", "split_device"]
 
@@ -51,6 +53,8 @@ class Runtime(abc.ABC):
 
     Subclasses set :attr:`name`, fill :attr:`inputs`, :attr:`outputs` and :attr:`properties` in
     ``__init__(path, device="cpu", threads=None, **options)`` and implement :meth:`run`.
+    ``path`` may be a :class:`~yolopose.runtimes.model_bytes.ModelBytes` (a model held in memory):
+    then :attr:`model_bytes` holds it and :attr:`path` is a label such as ``<model bytes>.onnx``.
     :meth:`run` is safe to call from several threads at once (each engine ensures it: a shared
     session, one infer request per thread, or a lock).
     """
@@ -58,8 +62,10 @@ class Runtime(abc.ABC):
     #: registry name, e.g. ``"onnxruntime"``
     name: ClassVar[str] = ""
 
-    def __init__(self, path: Path, device: str = "cpu") -> None:
-        self.path = Path(path)
+    def __init__(self, path: Union[Path, ModelBytes], device: str = "cpu") -> None:
+        #: the model when it was given as bytes, else ``None``
+        self.model_bytes: Optional[ModelBytes] = path if isinstance(path, ModelBytes) else None
+        self.path = path.label if isinstance(path, ModelBytes) else Path(path)
         self.device = device
         self.inputs: Tuple[TensorInfo, ...] = ()
         self.outputs: Tuple[TensorInfo, ...] = ()

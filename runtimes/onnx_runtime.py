@@ -8,8 +8,10 @@ import numpy as np
 
 from yolopose.errors import ConfigError, DeviceNotAvailableError
 
-from ._engine import check_model_file, engine_errors, import_engine, read_model_bytes
-from ._onnx_proto import check_external_data, inspect_onnx
+from ._engine import engine_errors, import_engine, model_data
+from ._onnx_graph import check_onnx_nodes
+from ._onnx_proto import inspect_onnx
+from ._weights import check_external_data, refuse_external_data
 from .base import Runtime, TensorInfo, split_device
 
 __all__ = ["OnnxRuntime"]
@@ -39,8 +41,9 @@ class OnnxRuntime(Runtime):
     """An ONNX model on onnxruntime. ``device``: ``"cpu"``, ``"cuda[:N]"`` or ``"tensorrt[:N]"``.
 
     Options: ``provider_options`` (dict merged into the chosen provider's options, e.g.
-    ``{"trt_fp16_enable": True}``). One session serves all threads (onnxruntime's ``run`` is
-    thread-safe).
+    ``{"trt_fp16_enable": True}``); ``allow_weights_outside`` (``True`` to trust external-data
+    files that resolve outside the model's folder). One session serves all threads
+    (onnxruntime's ``run`` is thread-safe).
     """
 
     name = "onnxruntime"
@@ -51,12 +54,17 @@ class OnnxRuntime(Runtime):
         device: str = "cpu",
         threads: Optional[int] = None,
         provider_options: Optional[Mapping[str, Any]] = None,
+        allow_weights_outside: bool = False,
     ) -> None:
         super().__init__(path, device)
         ort = import_engine(("onnxruntime",), self.name, "onnxruntime")
-        check_model_file(self.path)
-        facts = inspect_onnx(read_model_bytes(self.path), self.path)
-        check_external_data(self.path, facts.external_locations)
+        data = model_data(self)
+        facts = inspect_onnx(data, self.path)
+        check_onnx_nodes(facts.nodes, self.path)
+        if self.model_bytes is not None:
+            refuse_external_data(facts.external, str(self.path))
+        else:
+            check_external_data(self.path, facts.external, allow_weights_outside)
         self.properties = dict(facts.metadata_props)
 
         family, index = split_device(device)
@@ -90,7 +98,8 @@ class OnnxRuntime(Runtime):
         if threads:
             so.intra_op_num_threads = int(threads)
         with engine_errors(self.path, "loading the ONNX model with onnxruntime"):
-            self._session = ort.InferenceSession(str(self.path), sess_options=so, providers=providers)
+            source = data if self.model_bytes is not None else str(self.path)
+            self._session = ort.InferenceSession(source, sess_options=so, providers=providers)
         if self._session.get_providers()[0] != wanted[0]:
             raise DeviceNotAvailableError(
                 f"onnxruntime could not start {wanted[0]} for {str(self.path)!r} (it fell back to "

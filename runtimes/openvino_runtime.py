@@ -10,8 +10,10 @@ import numpy as np
 from yolopose.errors import DeviceNotAvailableError, ModelError
 from yolopose.metadata import METADATA_KEY
 
-from ._engine import check_model_file, engine_errors, import_engine, read_model_bytes
-from ._onnx_proto import check_external_data, inspect_onnx
+from ._engine import check_model_file, engine_errors, import_engine, model_data
+from ._onnx_graph import check_onnx_nodes
+from ._onnx_proto import inspect_onnx
+from ._weights import check_external_data, check_weights_file, refuse_external_data
 from .base import Runtime, TensorInfo, split_device
 
 __all__ = ["OpenVinoRuntime"]
@@ -32,7 +34,9 @@ def _shape(partial) -> Tuple[Optional[int], ...]:
 class OpenVinoRuntime(Runtime):
     """A model on OpenVINO. ``device``: ``"cpu"``, ``"gpu[.N]"``, ``"npu"`` or ``"auto"``.
 
-    Options: ``config`` (dict of OpenVINO properties, e.g. ``{"PERFORMANCE_HINT": "LATENCY"}``).
+    Options: ``config`` (dict of OpenVINO properties, e.g. ``{"PERFORMANCE_HINT": "LATENCY"}``);
+    ``allow_weights_outside`` (``True`` to trust a ``.bin`` or ONNX external-data file that resolves
+    outside the model's folder).
     fp32 artifacts run with ``INFERENCE_PRECISION_HINT=f32`` on CPU unless ``config`` says otherwise.
     Each thread gets its own infer request from the shared compiled model.
     """
@@ -45,20 +49,32 @@ class OpenVinoRuntime(Runtime):
         device: str = "cpu",
         threads: Optional[int] = None,
         config: Optional[Mapping[str, Any]] = None,
+        allow_weights_outside: bool = False,
     ) -> None:
         super().__init__(path, device)
         ov = import_engine(("openvino",), self.name, "openvino")
-        check_model_file(self.path)
         suffix = self.path.suffix.lower()
+        source: Any = str(self.path)
         if suffix == ".onnx":
-            facts = inspect_onnx(read_model_bytes(self.path), self.path)
-            check_external_data(self.path, facts.external_locations)
+            data = model_data(self)
+            facts = inspect_onnx(data, self.path)
+            check_onnx_nodes(facts.nodes, self.path)
+            if self.model_bytes is not None:
+                refuse_external_data(facts.external, str(self.path))
+                source = data
+            else:
+                check_external_data(self.path, facts.external, allow_weights_outside)
             self.properties = dict(facts.metadata_props)
         elif suffix == ".xml":
-            check_model_file(self.path.with_suffix(".bin"), "OpenVINO weights file")
+            check_model_file(self.path)
+            weights = self.path.with_suffix(".bin")
+            check_model_file(weights, "OpenVINO weights file")
+            check_weights_file(self.path, Path(weights.name), f"{str(self.path)!r} reads its weights from {weights.name!r}", allow_weights_outside)
+        else:
+            check_model_file(self.path)
         self._core = ov.Core()
         with engine_errors(self.path, "reading the model with OpenVINO"):
-            model = self._core.read_model(str(self.path))
+            model = self._core.read_model(source)
             for keys in ([METADATA_KEY], ["framework", METADATA_KEY]):
                 text = _rt_info_text(model, keys)
                 if text is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, List, Optional, Tuple, Type, Union
@@ -16,6 +17,7 @@ from yolopose.errors import BackendNotAvailableError, ConfigError, DeviceNotAvai
 from yolopose.registry import Registry
 
 from .base import Runtime, split_device
+from .model_bytes import BytesLike, ModelBytes
 
 __all__ = [
     "BackendSpec",
@@ -130,7 +132,7 @@ def select_backend(path: Union[str, Path], backend: str = "auto", device: str = 
 
 
 def load_runtime(
-    path: Union[str, Path],
+    path: Union[str, Path, BytesLike, ModelBytes],
     backend: str = "auto",
     device: str = "cpu",
     threads: Optional[int] = None,
@@ -138,11 +140,22 @@ def load_runtime(
 ) -> Runtime:
     """Load ``path`` with the named backend (or the auto choice) on ``device``.
 
-    ``threads`` sets the engine's intra-op thread count; ``options`` go to the engine adapter
-    (e.g. ``delegate="libedgetpu.so.1"`` for TFLite, ``provider_options={...}`` for onnxruntime).
+    ``path`` is a model file, a folder holding one, or the bytes of an ONNX or TFLite model
+    (``bytes``, ``bytearray``, ``memoryview``). ``threads`` sets the engine's intra-op thread
+    count; ``options`` go to the engine adapter (e.g. ``delegate="libedgetpu.so.1"`` for TFLite,
+    ``provider_options={...}`` for onnxruntime, ``allow_weights_outside=True`` for weights files
+    that resolve outside the model's folder).
     """
-    model = resolve_model_path(path)
-    spec = select_backend(model, backend, device)
+    model: Union[Path, ModelBytes]
+    if isinstance(path, (bytes, bytearray, memoryview)):
+        model = ModelBytes.from_bytes(path)
+    elif isinstance(path, ModelBytes):
+        model = path
+    elif isinstance(path, (str, os.PathLike)):
+        model = resolve_model_path(path)
+    else:
+        raise ConfigError(f"a model is a path, a folder or the bytes of an ONNX/TFLite model; got {type(path).__name__}")
+    spec = select_backend(model.label if isinstance(model, ModelBytes) else model, backend, device)
     cls = spec.runtime_class()
     try:
         return cls(model, device=device, threads=threads, **options)

@@ -13,7 +13,7 @@ import numpy as np
 from yolopose.errors import ConfigError, DeviceNotAvailableError, ModelError
 from yolopose.ops.quant import QuantParams
 
-from ._engine import check_model_file, engine_errors, import_engine, read_model_bytes
+from ._engine import engine_errors, import_engine, model_data
 from ._tflite_file import appended_properties, check_tflite_bytes
 from .base import Runtime, TensorInfo, split_device
 
@@ -56,8 +56,7 @@ class TfliteRuntime(Runtime):
     ) -> None:
         super().__init__(path, device)
         mod = import_engine(_MODULES, self.name, "litert")
-        check_model_file(self.path)
-        data = read_model_bytes(self.path)
+        data = model_data(self)
         check_tflite_bytes(data, self.path)
         self.properties = appended_properties(data, self.path)
         family, _ = split_device(device)

@@ -17,6 +17,7 @@ import numpy as np
 
 from .errors import ConfigError, MetadataError, ModelError
 from .keypoints import COCO_FLIP_INDEX, COCO_KEYPOINT_NAMES, COCO_SKELETON
+from .limits import check_input_size, check_tensor_size
 from .metadata import OUTPUT_KINDS, ModelMetadata
 from ._official_exports import OFFICIAL_CONVERTERS, official_export_plan
 from .ops.quant import QuantParams, dequantize, quantize_pixels
@@ -102,6 +103,8 @@ class ModelPlan:
         inp = runtime.inputs[0]
         if len(inp.shape) != 4:
             raise ModelError(f"{source}: the input {inp.name!r} has shape {inp.shape}; an image model needs 4 dimensions")
+        if imgsz is not None:
+            check_input_size("imgsz", None, int(imgsz[0]), int(imgsz[1]), ConfigError)
         meta = runtime.metadata
         if meta is None:
             official = _official_plan(cls, runtime, inp, source)
@@ -109,6 +112,11 @@ class ModelPlan:
                 return official
             meta = _foreign_metadata(runtime)
         layout = _layout(inp.shape, meta.input_layout)
+        fixed_hw = inp.shape[2:4] if layout == "NCHW" else inp.shape[1:3]
+        check_input_size(source, inp.shape[0], *(1 if d is None else d for d in fixed_hw))
+        check_tensor_size(source, f"input {inp.name!r}", inp.shape)
+        for out in runtime.outputs:
+            check_tensor_size(source, f"output {out.name!r}", out.shape)
         if imgsz is not None and tuple(imgsz) != tuple(meta.imgsz):
             hw = inp.shape[2:4] if layout == "NCHW" else inp.shape[1:3]
             if None not in hw:
@@ -122,6 +130,7 @@ class ModelPlan:
         if inp.dtype == "int8" and inp.quant is None:
             raise ModelError(f"{source}: int8 input without quantization parameters")
         batch = inp.shape[0]
+        check_input_size(source, batch, *meta.imgsz)
         if meta.output_format == "raw":
             slots = _raw_slots(runtime, meta, source)
             return cls(meta, layout, inp.dtype, inp.quant, batch, slots, source=source)

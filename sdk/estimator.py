@@ -29,7 +29,7 @@ from .results import Poses
 
 __all__ = ["PoseEstimator"]
 
-ModelSource = Union[str, "os.PathLike[str]", None]
+ModelSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, None]
 
 
 def _check_fraction(name: str, value: float) -> float:
@@ -43,8 +43,9 @@ class PoseEstimator:
     """Multi-person pose estimation with a yolopose model (or another tool's decoded pose export).
 
     Args:
-        model: ``.onnx``, ``.xml`` (OpenVINO IR), ``.tflite`` file, a folder holding one, or ``None``
-            for the model bundled with the package.
+        model: ``.onnx``, ``.xml`` (OpenVINO IR), ``.tflite`` file, a folder holding one, the bytes
+            of an ONNX or TFLite model (e.g. decrypted from storage; it must not reference external
+            data), or ``None`` for the model bundled with the package.
         backend: ``"auto"`` (from the file type and what is installed), ``"onnxruntime"``,
             ``"openvino"`` or ``"tflite"``.
         device: ``"cpu"``, ``"cuda"``, ``"tensorrt"`` (onnxruntime), ``"gpu"``, ``"npu"``, ``"auto"``
@@ -81,8 +82,18 @@ class PoseEstimator:
             raise ConfigError(f"max_det and max_nms must be positive, got {max_det!r} and {max_nms!r}")
         self.max_det = int(max_det)
         self.max_nms = int(max_nms)
-        path = default_model_path(backend) if model is None else Path(model)
-        self.runtime = load_runtime(path, backend=backend, device=device, threads=threads, **dict(runtime_options or {}))
+        if model is None:
+            source: Any = default_model_path(backend)
+        elif isinstance(model, (bytes, bytearray, memoryview)):
+            source = model
+        elif isinstance(model, (str, os.PathLike)):
+            source = Path(model)
+        else:
+            raise ConfigError(
+                f"model must be a path (.onnx, .xml, .tflite or a folder), the bytes of an ONNX or TFLite model, "
+                f"or None for the bundled model; got {type(model).__name__}"
+            )
+        self.runtime = load_runtime(source, backend=backend, device=device, threads=threads, **dict(runtime_options or {}))
         self.plan = ModelPlan.from_runtime(self.runtime, None if imgsz is None else as_hw(imgsz))
 
     # ------------------------------------------------------------------ facts
@@ -93,7 +104,7 @@ class PoseEstimator:
 
     @property
     def model_path(self) -> Path:
-        """The model file being run."""
+        """The model file being run (``<model bytes>.onnx`` or ``.tflite`` for a model given as bytes)."""
         return Path(self.runtime.path)
 
     @property

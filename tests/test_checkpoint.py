@@ -88,8 +88,10 @@ def test_foreign_and_unsafe_files(tmp_path, model):
         load_checkpoint(foreign)
     evil = tmp_path / "evil.pt"
     torch.save({"format": CHECKPOINT_FORMAT, "x": _Evil()}, evil)
-    with pytest.raises(CheckpointError, match="evil.pt: not a readable checkpoint.*Unsupported global"):
+    with pytest.raises(CheckpointError, match=r"evil.pt: refused: loading it would call (builtins\.)?print\b.*not a yolopose checkpoint or it is unsafe") as err:
         load_checkpoint(evil)
+    # torch's "re-run with weights_only=False" advice would run the payload: never shown
+    assert "weights_only" not in str(err.value) and "False" not in str(err.value)
     future = tmp_path / "future.pt"
     save_checkpoint(future, model=model)
     ckpt = torch.load(future, weights_only=True)
@@ -108,3 +110,16 @@ def test_weights_of_another_architecture(tmp_path, model):
         model_from_checkpoint(path, weights="ema")
     with pytest.raises(CheckpointError, match="needs 'config'"):
         save_checkpoint(tmp_path / "x.pt", model=model.state_dict())
+
+
+def test_unsafe_checkpoint_through_the_cli_is_one_line(tmp_path):
+    from click.testing import CliRunner
+
+    from yolopose.export.cli import main
+
+    evil = tmp_path / "evil.pt"
+    torch.save({"format": CHECKPOINT_FORMAT, "x": _Evil()}, evil)
+    res = CliRunner().invoke(main, [str(evil), "--format", "onnx", "--out", str(tmp_path / "out")])
+    lines = [line for line in res.output.splitlines() if line.strip()]
+    assert res.exit_code == 1 and len(lines) == 1 and "evil.pt: refused" in lines[0] and "weights_only" not in res.output
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

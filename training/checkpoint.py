@@ -9,6 +9,7 @@ training), ``imgsz``, ``epoch``, ``optimizer``, ``ema``, ``ema_updates``, ``trai
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
@@ -85,12 +86,35 @@ def load_checkpoint(path: PathLike) -> Dict[str, Any]:
     try:
         ckpt = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:  # corrupt zip, truncated file, pickle refused by weights_only, ...
-        lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
-        # weights_only refusals put the useful line ("Unsupported global: ...") further down
-        useful = [line for line in lines if "Unsupported" in line] or lines[:1]
-        detail = f"{type(exc).__name__}: {useful[0]}" if useful else type(exc).__name__
-        raise CheckpointError(f"{p}: not a readable checkpoint (corrupt, truncated or unsafe): {detail}") from None
+        raise CheckpointError(_load_failure(p, exc)) from None
     return _validate(ckpt, str(p))
+
+
+# torch names what weights_only blocked as "GLOBAL module.name" ("Unsupported global: GLOBAL
+# __main__.X was not an allowed global", "unsupported GLOBAL posix.system whose module ...")
+_BLOCKED_GLOBAL = re.compile(r"GLOBAL\s+([\w.]+)")
+
+
+def _load_failure(path: Path, exc: Exception) -> str:
+    """A one-line reason ``torch.load(weights_only=True)`` refused ``path``.
+
+    torch's own text advises re-running with ``weights_only=False``, which would run whatever
+    code the file carries: that advice is never shown; the blocked call is named instead.
+    """
+    text = str(exc)
+    blocked = _BLOCKED_GLOBAL.search(text)
+    if blocked:
+        return (
+            f"{path}: refused: loading it would call {blocked.group(1)}, which a yolopose checkpoint never does; "
+            "the file is not a yolopose checkpoint or it is unsafe"
+        )
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    useful = [line for line in lines if "weights_only" not in line and "Weights only" not in line and "torch.load" not in line]
+    if "Weights only load failed" in text:
+        detail = f": {useful[0][:200]}" if useful else ""
+        return f"{path}: not a readable checkpoint (corrupt, or pickle content a yolopose checkpoint never holds{detail}); it is not a yolopose checkpoint or it is unsafe"
+    detail = f"{type(exc).__name__}: {useful[0][:300]}" if useful else type(exc).__name__
+    return f"{path}: not a readable checkpoint (corrupt or truncated): {detail}"
 
 
 def _validate(ckpt: Any, source: str) -> Dict[str, Any]:
