@@ -116,17 +116,6 @@ def report(run: str, out: str, seeds: str) -> None:
         *rows,
     ]
     bench = _load(root / "bench_default.json")
-    lines = [
-        "# The bundled default model",
-        "",
-        "Trained by `examples/build_default_model.sh` on the **synthetic** figure set of `yolopose-train synth`",
-        "(not COCO). Metrics: COCO keypoint OKS AP with pycocotools on the synthetic validation split, through",
-        "the SDK (`yolopose eval`, conf 0.001, NMS IoU 0.65).",
-        "",
-        "| artifact | " + " | ".join(METRICS) + " |",
-        "|---|" + "---|" * len(METRICS),
-        *rows,
-    ]
     if bench:
         sysinfo = bench.get("system", {})
         cores = sysinfo.get("cores", "?")

@@ -53,7 +53,7 @@ def test_bundled_artifacts_say_what_they_are_and_run_on_the_samples(name):
     est = _estimator(name)
     meta = est.metadata
     assert "synthetic" in meta.trained_on and "NOT COCO" in meta.trained_on
-    assert meta.model == "yolov5n-pose-lite" and meta.imgsz == (256, 256)
+    assert meta.model == "yolov5n-pose" and meta.imgsz == (256, 256)
     assert meta.precision == ("int8" if name.endswith(".tflite") else "fp32")
     for image, gt_boxes, _ in _ground_truth():
         poses = est.predict(image)
@@ -63,9 +63,13 @@ def test_bundled_artifacts_say_what_they_are_and_run_on_the_samples(name):
             assert (poses.boxes[:, 2] <= w).all() and (poses.boxes[:, 3] <= h).all()
 
 
-#: artifact -> (extra detections allowed, median keypoint error / person height allowed), at conf 0.5.
-#: The int8 model's scores come in coarse steps, so a duplicate can pass NMS at the same conf.
-FINDS_PEOPLE = {"default_fp32.onnx": (0, 0.15), "default_int8.tflite": (1, 0.2)}
+#: artifact -> (median keypoint error / person height allowed), at conf 0.5. Measured with the
+#: bundled yolov5n-pose (keypoint AP 0.16 on synthetic validation splits): 0.02-0.19 in fp32,
+#: 0.03-0.17 in int8.
+FINDS_PEOPLE = {"default_fp32.onnx": 0.2, "default_int8.tflite": 0.2}
+#: drawn people the model may miss over all samples (sample 3's second person stands half hidden
+#: behind the first)
+MISSES_ALLOWED = 1
 
 
 def _one_to_one(iou: np.ndarray) -> dict:
@@ -80,21 +84,37 @@ def _one_to_one(iou: np.ndarray) -> dict:
 
 @pytest.mark.parametrize("name", ARTIFACTS)
 def test_the_default_model_finds_the_people_in_the_samples(name):
-    """Each drawn person is detected (box IoU >= 0.4 with one prediction, one prediction per
-    person) with keypoints near the generator's ground truth; no more detections than allowed."""
-    extra, tolerance = FINDS_PEOPLE[name]
+    """Every detection is a distinct drawn person (box IoU >= 0.4, one detection per person: no
+    duplicates), keypoints near the generator's ground truth, and at most MISSES_ALLOWED drawn
+    people missed over all samples."""
+    tolerance = FINDS_PEOPLE[name]
     est = _estimator(name)  # conf 0.5
+    missed = 0
     for image, gt_boxes, gt_kpts in _ground_truth():
         poses = est.predict(image)
-        assert len(gt_boxes) <= len(poses) <= len(gt_boxes) + extra, f"{image.name}: {len(poses)} people found, {len(gt_boxes)} drawn"
-        iou = box_iou(gt_boxes, poses.boxes)
-        match = _one_to_one(iou)
-        for i, j in sorted(match.items()):
-            assert iou[i, j] >= 0.4, f"{image.name}: person {i} best box IoU {iou[i, j]:.2f}"
+        assert len(poses) <= len(gt_boxes), f"{image.name}: {len(poses)} detections for {len(gt_boxes)} drawn people"
+        iou = box_iou(gt_boxes, poses.boxes) if len(poses) else np.zeros((len(gt_boxes), 0))
+        match = _one_to_one(iou) if len(poses) else {}
+        good = {i: j for i, j in match.items() if iou[i, j] >= 0.4}
+        assert len(good) == len(poses), f"{image.name}: a detection matches no drawn person (IoU {iou.max(0)})"
+        missed += len(gt_boxes) - len(good)
+        for i, j in sorted(good.items()):
             visible = gt_kpts[i, :, 2] > 0
             err = np.hypot(*(poses.keypoints[j, :, :2] - gt_kpts[i, :, :2])[visible].T)
             height = gt_boxes[i, 3] - gt_boxes[i, 1]
             assert np.median(err) <= tolerance * height, f"{image.name}: person {i} median keypoint error {np.median(err):.1f} px, height {height:.0f} px"
+    assert missed <= MISSES_ALLOWED, f"{missed} drawn people missed over the samples"
+
+
+def test_one_box_per_person_at_the_default_confidence():
+    """What `yolopose predict` draws by default: no duplicate boxes on the samples."""
+    est = yolopose.PoseEstimator()  # default conf
+    for image, gt_boxes, _ in _ground_truth():
+        poses = est.predict(image)
+        assert 1 <= len(poses) <= len(gt_boxes), f"{image.name}: {len(poses)} boxes for {len(gt_boxes)} people"
+        iou = box_iou(gt_boxes, poses.boxes)
+        match = _one_to_one(iou)
+        assert sum(iou[i, j] >= 0.4 for i, j in match.items()) == len(poses), f"{image.name}: a box matches no person"
 
 
 def test_predict_cli_on_the_bundled_samples_writes_drawings_and_json(tmp_path):
