@@ -239,19 +239,23 @@ def test_total_is_batch_times_weighted_terms_and_weights_apply():
 
 
 @pytest.mark.slow
-def test_one_step_lowers_the_loss():
+def test_a_few_steps_lower_the_loss():
+    """Gradient steps on one batch lower the loss (a few: the objectness target is the detached
+    IoU of the prediction, so it moves with the weights and one step alone may not)."""
     torch.manual_seed(0)
     model = create_model("yolov5n-pose-lite")
     x, t = _batch()
     crit = PoseLoss(model)
     opt = torch.optim.SGD(model.parameters(), lr=0.002)
-    before, _ = crit(model(x), t)
-    opt.zero_grad()
-    before.backward()
-    opt.step()
+    before = float(crit(model(x), t)[0].detach())
+    for _ in range(10):
+        loss, _ = crit(model(x), t)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
     with torch.no_grad():
         after, _ = crit(model(x), t)
-    assert float(after) < float(before.detach())
+    assert float(after) < before
 
 
 @pytest.mark.parametrize("case", ["empty", "no_people_in_one_image"])
