@@ -21,7 +21,7 @@ from yolopose.fileio import atomic_path
 
 from .models import ModelConfig, YoloPoseModel, create_model
 
-__all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_FORMAT_VERSION", "save_checkpoint", "load_checkpoint", "model_from_checkpoint"]
+__all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_FORMAT_VERSION", "checkpoint_dict", "save_checkpoint", "load_checkpoint", "model_from_checkpoint"]
 
 CHECKPOINT_FORMAT = "yolopose-checkpoint"
 CHECKPOINT_FORMAT_VERSION = 1
@@ -45,13 +45,9 @@ def _state_dict(value: Any) -> Any:
     return value.state_dict() if isinstance(value, (nn.Module, torch.optim.Optimizer)) else value
 
 
-def save_checkpoint(path: PathLike, **fields: Any) -> Path:
-    """Write a checkpoint atomically and return its path.
-
-    ``model`` (a module or a state dict) is required; ``config`` defaults to ``model.config`` when
-    ``model`` is a :class:`YoloPoseModel`. ``ema`` and ``optimizer`` may be modules/optimizers or
-    state dicts. Other fields are stored as given (plain types and tensors only).
-    """
+def checkpoint_dict(path: PathLike = "<checkpoint>", **fields: Any) -> Dict[str, Any]:
+    """The checkpoint dict :func:`save_checkpoint` writes: defaults, then ``fields``, with modules
+    and optimizers stored as state dicts. ``path`` only names the target in errors."""
     if "model" not in fields:
         raise CheckpointError(f"{path}: save_checkpoint needs the 'model' field")
     model = fields["model"]
@@ -72,6 +68,17 @@ def save_checkpoint(path: PathLike, **fields: Any) -> Path:
     if isinstance(ckpt["imgsz"], tuple):
         ckpt["imgsz"] = list(ckpt["imgsz"])
     ckpt["qat"] = bool(ckpt["qat"])
+    return ckpt
+
+
+def save_checkpoint(path: PathLike, **fields: Any) -> Path:
+    """Write a checkpoint atomically and return its path.
+
+    ``model`` (a module or a state dict) is required; ``config`` defaults to ``model.config`` when
+    ``model`` is a :class:`YoloPoseModel`. ``ema`` and ``optimizer`` may be modules/optimizers or
+    state dicts. Other fields are stored as given (plain types and tensors only).
+    """
+    ckpt = checkpoint_dict(path, **fields)
     with atomic_path(path, suffix=".pt") as tmp:
         torch.save(ckpt, tmp)
     return Path(path)

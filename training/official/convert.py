@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple, Union
 
-from yolopose.training.checkpoint import CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_VERSION, save_checkpoint
+from yolopose.training.checkpoint import checkpoint_dict, save_checkpoint
 from yolopose.training.models import YoloPoseModel, create_model
 
 from .architecture import official_config
@@ -59,21 +59,7 @@ def convert_official(path: PathLike, imgsz: Optional[int] = None) -> Dict[str, A
     returns) for the official checkpoint at ``path``; see :func:`converted_model`."""
     model, info = converted_model(path, imgsz)
     size = info["imgsz"] or 640
-    return {
-        "format": CHECKPOINT_FORMAT,
-        "format_version": CHECKPOINT_FORMAT_VERSION,
-        "config": model.config.to_dict(),
-        "model": model.state_dict(),
-        "imgsz": [size, size],
-        "epoch": -1,
-        "optimizer": None,
-        "ema": None,
-        "ema_updates": 0,
-        "train_args": {},
-        "metrics": {},
-        "qat": False,
-        "source": info["source"],
-    }
+    return checkpoint_dict(path, model=model, imgsz=[size, size], source=info["source"])
 
 
 def save_converted(path: PathLike, out: PathLike, imgsz: Optional[int] = None) -> Tuple[Path, Dict[str, Any]]:
