@@ -7,6 +7,7 @@ model error on one image becomes an error row and the job goes on.
 """
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional
@@ -114,7 +115,7 @@ class BatchPredictor:
         try:
             x, transforms = self.estimator.preprocess([item.source])
         except Exception as exc:  # any failure is this input's error row, never the job's end
-            rows.append(error_row(item.source, 0, _describe(exc)))
+            rows.append(error_row(item.source, 0, _describe(exc, item.source)))
             return
         finally:
             self.seconds["preprocess"] += time.perf_counter() - t0
@@ -136,7 +137,7 @@ class BatchPredictor:
                         try:
                             x, transforms = self.estimator.preprocess([frame.image])
                         except Exception as exc:
-                            rows.append(error_row(item.source, frame.index, _describe(exc)))
+                            rows.append(error_row(item.source, frame.index, _describe(exc, item.source)))
                         else:
                             yield _Pending(item.source, frame.index, x, transforms[0])
                         finally:
@@ -144,7 +145,7 @@ class BatchPredictor:
                     t0 = time.perf_counter()
         except Exception as exc:  # cannot open, or broke off: one row about the whole file
             done = f" after {read} frames" if read else ""
-            rows.append(error_row(item.source, -1, f"{_describe(exc)}{done}"))
+            rows.append(error_row(item.source, -1, f"{_describe(exc, item.source)}{done}"))
 
     # ------------------------------------------------------------------ running
     def _run(self, pending: List[_Pending]) -> List[Row]:
@@ -154,7 +155,7 @@ class BatchPredictor:
             if len(pending) == 1:
                 p = pending[0]
                 h, w = p.transform.src_shape
-                return [error_row(p.source, p.frame, _describe(exc), h, w)]
+                return [error_row(p.source, p.frame, _describe(exc, p.source), h, w)]
         return [row for p in pending for row in self._run([p])]  # find the one that fails
 
     def _infer(self, pending: List[_Pending]) -> List[Row]:
@@ -170,10 +171,12 @@ class BatchPredictor:
         return [pose_row(p.source, p.frame, ps, *p.transform.src_shape) for p, ps in zip(pending, poses)]
 
 
-def _describe(exc: BaseException) -> str:
-    """The error column's text: our errors already name the file; others get their type."""
+def _describe(exc: BaseException, source: str = "") -> str:
+    """The error column's text, naming ``source`` when the message does not (our errors usually
+    name the file; a missing engine or a foreign exception does not)."""
     from ..errors import YoloPoseError
 
-    if isinstance(exc, YoloPoseError):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"
+    text = str(exc) if isinstance(exc, YoloPoseError) else f"{type(exc).__name__}: {exc}"
+    if source and source not in text and os.path.basename(source) not in text:
+        text = f"{source}: {text}"
+    return text
