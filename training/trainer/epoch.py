@@ -16,6 +16,7 @@ from yolopose.errors import YoloPoseError
 from .config import TrainConfig
 from .distributed import DistContext, reduce_mean
 from .ema import ModelEMA
+from .loaders import augment_hyp
 from .optim import apply_warmup, epoch_lr
 from .precision import Precision
 
@@ -64,14 +65,15 @@ def mosaic_off(cfg: TrainConfig, epoch: int) -> bool:
 
 
 def _set_mosaic(parts: EpochParts, epoch: int) -> None:
+    """Give the training set the run's augmentation for ``epoch``: without mosaic in the last
+    ``close_mosaic`` epochs (workers start afresh each epoch and pick the change up)."""
     dataset = parts.loader.dataset
-    hyp = getattr(dataset, "hyp", None)
-    if hyp is None or not hasattr(hyp, "mosaic"):
+    if not hasattr(dataset, "hyp"):
         return
-    if not hasattr(dataset, "mosaic_hyp"):
-        dataset.mosaic_hyp = hyp  # the run's setting, restored if a later epoch needs it again
-    want = dataclasses.replace(dataset.mosaic_hyp, mosaic=0.0) if mosaic_off(parts.cfg, epoch) else dataset.mosaic_hyp
-    if want != dataset.hyp:  # workers are started afresh each epoch and pick this up
+    want = augment_hyp(parts.cfg.hyp)
+    if mosaic_off(parts.cfg, epoch):
+        want = dataclasses.replace(want, mosaic=0.0)
+    if want != dataset.hyp:
         dataset.hyp = want
         if want.mosaic == 0.0 and parts.ctx.is_main:
             print(f"epoch {epoch + 1}: mosaic off for the last {parts.cfg.close_mosaic} epochs", flush=True)
