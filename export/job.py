@@ -106,6 +106,29 @@ class ExportJob:
         return cal
 
     @cached_property
+    def int8_graph(self):
+        """The PT2E int8 graph every int8 artifact is made from (:mod:`yolopose.training.qat`):
+        a QAT checkpoint's fake-quantized graph with its learned ranges, or the float network
+        calibrated on :attr:`calibration` (PTQ); at :attr:`imgsz`."""
+        from yolopose.training.qat import build_quant_graph, calibrate, load_qat_graph
+
+        graph = self.source.qat_graph
+        if graph is None:
+            graph = build_quant_graph(self.source.model, self.imgsz, qat=False)
+            cal, step = self.calibration, 8
+            calibrate(graph, (torch.from_numpy(cal.float_nhwc(i, i + step)) for i in range(0, len(cal.images), step)))
+        elif tuple(graph.imgsz) != tuple(self.imgsz):
+            graph, _, _ = load_qat_graph(self.source.checkpoint, imgsz=self.imgsz)
+        return graph
+
+    @cached_property
+    def int8_module(self) -> torch.nn.Module:
+        """:attr:`int8_graph` converted to quantize/dequantize ops (the int8 reference in torch)."""
+        from yolopose.training.qat import convert_to_int8
+
+        return convert_to_int8(self.int8_graph)
+
+    @cached_property
     def test_images(self) -> np.ndarray:
         """Fixed verification images ``(B, H, W, 3)`` uint8 (``B`` = the batch, 2 when dynamic)."""
         n = self.batch or 2

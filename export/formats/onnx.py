@@ -1,18 +1,15 @@
 """ONNX: opset 17, simplified with onnxsim, checked; fp32, fp16 (float16 weights and compute,
-float32 inputs/outputs) and int8 (QDQ via onnxruntime static quantization: per-channel symmetric
-int8 weights, uint8 activations, MinMax ranges on the calibration images).
-
-For a QAT checkpoint the int8 model starts from the QAT-tuned, BN-folded weights; its weights
-land on the same per-channel symmetric grid QAT trained with, while the activation ranges are
-measured by onnxruntime on the calibration images (onnxruntime takes no external ranges here).
+float32 inputs/outputs) and int8: the QDQ form of the PT2E int8 graph the int8 TFLite is converted
+from (:mod:`..qdq_onnx`), so both carry the same per-channel symmetric int8 weights and the same
+per-tensor int8 activation ranges: for a QAT checkpoint the ones QAT learned, otherwise the ones
+calibrated on the calibration images.
 """
 from __future__ import annotations
 
 import io
-import tempfile
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, List, Optional
+from typing import TYPE_CHECKING, List
 
 from yolopose.errors import ExportError
 from yolopose.fileio import atomic_path
@@ -23,7 +20,7 @@ from .._registry import Artifact, Format, register_format
 if TYPE_CHECKING:  # pragma: no cover
     from ..job import ExportJob
 
-__all__ = ["OnnxFormat", "fp32_onnx", "OPSET"]
+__all__ = ["OnnxFormat", "fp32_onnx", "int8_onnx", "OPSET"]
 
 OPSET = 17
 
@@ -82,50 +79,13 @@ def _save(model, path: Path) -> None:
         tmp.write_bytes(model.SerializeToString())
 
 
-class _CalibrationReader:
-    """onnxruntime's CalibrationDataReader over the job's calibration images (NCHW float)."""
+def int8_onnx(job: "ExportJob"):
+    """The QDQ int8 ``onnx.ModelProto`` of the job's int8 graph (cached per job)."""
+    if "onnx_int8" not in job.cache:
+        from ..qdq_onnx import qdq_onnx
 
-    def __init__(self, job: "ExportJob") -> None:
-        self.job = job
-        self.batch = job.batch or 1
-        self.i = 0
-
-    def get_next(self) -> Optional[dict]:
-        cal = self.job.calibration
-        n = len(cal.images) - len(cal.images) % self.batch
-        if self.i >= n:
-            return None
-        x = cal.float_nchw(self.i, self.i + self.batch)
-        self.i += self.batch
-        return {"images": x}
-
-    def rewind(self) -> None:
-        self.i = 0
-
-
-def _int8(job: "ExportJob", fp32):
-    import onnx
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    if len(job.calibration.images) < (job.batch or 1):
-        raise ExportError(f"int8 calibration needs at least {job.batch} images for batch {job.batch}")
-    with tempfile.TemporaryDirectory(prefix="yolopose-onnx-") as d:
-        src, pre, dst = Path(d) / "fp32.onnx", Path(d) / "pre.onnx", Path(d) / "int8.onnx"
-        onnx.save(fp32, src)
-        try:
-            quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
-        except Exception as exc:  # pre-processing only helps; quantization works without it
-            job.log(f"warning: onnxruntime quant_pre_process failed ({exc}); quantizing the plain graph")
-            pre = src
-        quantize_static(
-            str(pre), str(dst), _CalibrationReader(job),
-            quant_format=QuantFormat.QDQ, per_channel=True,
-            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-            calibrate_method=CalibrationMethod.MinMax,
-            extra_options={"WeightSymmetric": True, "ActivationSymmetric": False},
-        )
-        return onnx.load(dst)
+        job.cache["onnx_int8"] = qdq_onnx(job.int8_module, job.imgsz, job.batch, job.output_names, OPSET)
+    return job.cache["onnx_int8"]
 
 
 def _toposort(model):
@@ -179,10 +139,13 @@ class OnnxFormat(Format):
         elif precision == "fp16":
             model = _fp16(fp32)
         else:
-            model = _int8(job, fp32)
-            notes.append("QDQ: per-channel int8 weights, uint8 activations (onnxruntime MinMax calibration)")
+            import onnx
+
+            model = onnx.ModelProto()
+            model.CopyFrom(int8_onnx(job))
+            notes.append("QDQ: per-channel int8 weights, int8 activations, the ranges of the int8 TFLite")
             if job.quantization(precision) == "qat":
-                notes.append("from QAT: QAT-tuned weights; activation ranges calibrated by onnxruntime")
+                notes.append("from QAT: QAT-tuned weights and the activation ranges QAT learned")
         meta = job.metadata(precision, input_layout="NCHW", opset=OPSET)
         _save(_with_metadata(model, meta.to_json()), path)
         return Artifact(path, notes=notes)

@@ -95,22 +95,11 @@ def _int8_flatbuffer(job: "ExportJob") -> bytes:
     import litert_torch
     import torch
 
-    from yolopose.training.qat import build_quant_graph, calibrate, convert_to_int8, litert_quant_config
+    from yolopose.training.qat import litert_quant_config
 
-    graph = job.source.qat_graph
-    if graph is None:
-        graph = build_quant_graph(job.source.model, job.imgsz, qat=False)
-        cal = job.calibration
-        bs = 8
-        calibrate(graph, (torch.from_numpy(cal.float_nhwc(i, i + bs)) for i in range(0, len(cal.images), bs)))
-    elif tuple(graph.imgsz) != tuple(job.imgsz):
-        from yolopose.training.qat import load_qat_graph
-
-        graph, _, _ = load_qat_graph(job.source.checkpoint, imgsz=job.imgsz)
-    quantized = convert_to_int8(graph)
     h, w = job.imgsz
     return litert_torch.convert(
-        quantized, (torch.rand(job.batch, h, w, 3),), quant_config=litert_quant_config(graph.quantizer)
+        job.int8_module, (torch.rand(job.batch, h, w, 3),), quant_config=litert_quant_config(job.int8_graph.quantizer)
     ).model_content()
 
 

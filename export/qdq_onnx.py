@@ -1,0 +1,145 @@
+"""The int8 PT2E graph (the one the int8 TFLite is converted from) written as a QDQ ONNX model.
+
+Every ``quantize``/``dequantize`` of the PT2E graph becomes an ONNX ``QuantizeLinear`` /
+``DequantizeLinear`` with the same scale and zero point, so the int8 ONNX, the OpenVINO IR read
+from it and the int8 TFLite share one set of ranges: for a QAT checkpoint, the ranges QAT
+learned (onnxruntime's own calibration would replace them with MinMax ranges of the QAT-tuned
+weights, which loses most of what QAT gained). Weights are stored as int8 initializers (per output
+channel, symmetric) feeding a ``DequantizeLinear``, the form onnxruntime and OpenVINO fuse into
+integer convolutions.
+"""
+from __future__ import annotations
+
+import copy
+import io
+import warnings
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = ["qdq_onnx"]
+
+#: the torch ops of a converted PT2E graph and the ONNX op each becomes
+_OPS = {
+    "quantize_per_tensor": "QuantizeLinear",
+    "dequantize_per_tensor": "DequantizeLinear",
+    "quantize_per_channel": "QuantizeLinear",
+    "dequantize_per_channel": "DequantizeLinear",
+}
+
+
+class _NchwInput(nn.Module):
+    """The NHWC graph behind an NCHW input (the ONNX/OpenVINO convention)."""
+
+    def __init__(self, graph: nn.Module) -> None:
+        super().__init__()
+        self.graph = graph
+
+    def forward(self, images: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        return tuple(self.graph(images.permute(0, 2, 3, 1)))
+
+
+def _symbolic(onnx_op: str, per_channel: bool):
+    """A TorchScript-exporter symbolic for one ``quantized_decomposed`` op: scale as float32,
+    zero point as int8 (the PT2E graph passes them as double/int64 scalars or tensors)."""
+    from onnx import TensorProto
+    from torch.onnx import symbolic_helper
+
+    def symbolic(g, x, scale, zero_point, *rest):
+        scale = g.op("Cast", scale, to_i=TensorProto.FLOAT)
+        zero_point = g.op("Cast", zero_point, to_i=TensorProto.INT8)
+        if per_channel:
+            axis = symbolic_helper._get_const(rest[0], "i", "axis")
+            return g.op(onnx_op, x, scale, zero_point, axis_i=axis)
+        return g.op(onnx_op, x, scale, zero_point)
+
+    return symbolic
+
+
+def _register_symbolics(opset: int) -> None:
+    from torch.onnx import register_custom_op_symbolic
+
+    for name, onnx_op in _OPS.items():
+        register_custom_op_symbolic(f"quantized_decomposed::{name}", _symbolic(onnx_op, "channel" in name), opset)
+
+
+def _constant_value(graph, name: str, constants: dict) -> Optional[np.ndarray]:
+    from onnx import numpy_helper
+
+    if name in constants:
+        return constants[name]
+    for init in graph.initializer:
+        if init.name == name:
+            return numpy_helper.to_array(init)
+    return None
+
+
+def _fold_weight_quantization(model) -> int:
+    """Replace ``QuantizeLinear`` nodes whose input is a constant (the weights) by the int8
+    constant they compute; returns how many were folded."""
+    from onnx import numpy_helper
+
+    graph = model.graph
+    constants = {}
+    for node in graph.node:
+        if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
+            constants[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
+    keep: List = []
+    folded = 0
+    for node in graph.node:
+        if node.op_type == "QuantizeLinear":
+            values = [_constant_value(graph, name, constants) for name in node.input[:3]]
+            if all(v is not None for v in values):
+                x, scale, zero_point = values
+                axis = next((a.i for a in node.attribute if a.name == "axis"), 1)
+                if scale.ndim == 1 and x.ndim > 1:
+                    shape = [1] * x.ndim
+                    shape[axis] = -1
+                    scale, zero_point = scale.reshape(shape), zero_point.reshape(shape)
+                q = np.clip(np.rint(x / scale) + zero_point.astype(np.int32), -128, 127).astype(np.int8)
+                graph.initializer.append(numpy_helper.from_array(q, node.output[0]))
+                folded += 1
+                continue
+        keep.append(node)
+    del graph.node[:]
+    graph.node.extend(keep)
+    return folded
+
+
+def qdq_onnx(
+    converted: nn.Module, imgsz: Tuple[int, int], batch: Optional[int], output_names: Sequence[str], opset: int
+):
+    """The QDQ ``onnx.ModelProto`` of ``converted`` (``convert_pt2e`` output taking NHWC float
+    images): input ``images`` ``(B, 3, H, W)`` float32, outputs named ``output_names``; a fixed
+    ``batch`` or ``None`` for a dynamic one."""
+    import onnx
+    import onnxsim
+    from torchao.quantization.pt2e import allow_exported_model_train_eval
+
+    _register_symbolics(opset)
+    converted = copy.deepcopy(converted)
+    allow_exported_model_train_eval(converted)
+    wrapper = _NchwInput(converted).eval()
+    h, w = imgsz
+    x = torch.rand(batch or 1, 3, h, w)
+    names = list(output_names)
+    dynamic = {"images": {0: "batch"}, **{n: {0: "batch"} for n in names}} if batch is None else None
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+        torch.onnx.export(
+            wrapper, (x,), buf, opset_version=opset, input_names=["images"], output_names=names,
+            dynamic_axes=dynamic, do_constant_folding=True, dynamo=False,
+        )
+    model = onnx.load_from_string(buf.getvalue())
+    simplified, ok = onnxsim.simplify(model)
+    if ok:
+        model = simplified
+    _fold_weight_quantization(model)
+    simplified, ok = onnxsim.simplify(model)  # drops the constants the folded weights came from
+    if ok:
+        model = simplified
+    onnx.checker.check_model(model, full_check=True)
+    return model
