@@ -131,6 +131,31 @@ def test_int8_tflite_is_full_integer_with_nhwc_input(exported):
 
 
 @pytest.mark.slow
+def test_int8_onnx_carries_the_tflite_ranges(exported):
+    """The int8 ONNX is the QDQ form of the graph the int8 TFLite comes from: its output
+    quantization and its integer weights are the TFLite's, so the two agree much more closely
+    with each other than either does with fp32."""
+    import onnx
+    from onnx import numpy_helper
+
+    model, results = exported
+    by = {(r.format, r.precision): r for r in results}
+    proto = onnx.load(str(by[("onnx", "int8")].path))
+    ops = {n.op_type for n in proto.graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops
+    int8_weights = [i for i in proto.graph.initializer if numpy_helper.to_array(i).dtype == np.int8 and i.dims and len(i.dims) == 4]
+    assert int8_weights, "weights should be stored as int8 initializers"
+    images = np.random.default_rng(11).integers(0, 256, (1, IMGSZ, IMGSZ, 3), dtype=np.uint8)
+    fp32 = _torch_raw(model, images)
+    onnx_q, _ = _sdk_raw(by[("onnx", "int8")].path, images)
+    tflite_q, _ = _sdk_raw(by[("tflite", "int8")].path, images)
+    for a, b, ref in zip(onnx_q, tflite_q, fp32):
+        between = np.abs(a - b).mean()
+        to_float = np.abs(b - ref).mean()
+        assert between <= 0.5 * to_float + 1e-3, (between, to_float)
+
+
+@pytest.mark.slow
 def test_metadata_in_onnx_and_openvino(exported):
     import onnx
     import openvino as ov
