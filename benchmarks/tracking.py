@@ -31,7 +31,7 @@ import numpy as np
 
 from yolopose.tracking import PoseTracker, TrackedPoses, jitter_metrics, linear_sum_assignment, mot_metrics
 from yolopose.tracking.similarity import box_iou
-from yolopose.training.synth import Effects, PersonState, Scene, render, sample_appearance, sample_scene, walking_pose
+from yolopose.training.synth import Effects, PersonState, render, sample_appearance, sample_scene, walking_pose
 from yolopose.training.synth.background import Shape
 
 FPS = 30.0

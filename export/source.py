@@ -63,7 +63,7 @@ def _read_checkpoint(path: Path) -> Dict[str, Any]:
 
 def load_source(weights: Union[PathLike, nn.Module], imgsz: Optional[Tuple[int, int]] = None) -> ModelSource:
     """Load ``weights``: a checkpoint path, a registered model name, or a ``YoloPoseModel``."""
-    from yolopose.training.checkpoint import load_checkpoint, model_from_checkpoint
+    from yolopose.training.checkpoint import model_from_checkpoint
     from yolopose.training.models import YoloPoseModel, create_model, list_models
 
     if isinstance(weights, YoloPoseModel):

@@ -18,7 +18,7 @@ Raw outputs need anchors, which their ONNX does not hold: the anchors of the aut
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 

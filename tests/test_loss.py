@@ -101,6 +101,8 @@ def test_visible_count_scaling():
     target, visible, area = _instances(n=2)
     pred = target + 0.25
     full = float(oks_loss(pred, target, visible, area, SIGMAS))
+    d_all = ((pred - target) ** 2).sum(-1)
+    assert full == pytest.approx(float((1 - torch.exp(-d_all / (area[:, None] * 4 * SIGMAS**2 + 1e-9))).mean()), rel=1e-6)
     few = visible.clone()
     few[:, 3:] = False  # 3 of 17 visible
     d = ((pred - target) ** 2).sum(-1)

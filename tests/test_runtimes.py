@@ -177,7 +177,6 @@ def test_openvino_ir_without_bin(tmp_path, ir_path):
 
 
 def _external_onnx(folder, location):
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     w = numpy_helper.from_array(np.ones((1, 3, 1, 1), np.float32), "w")
