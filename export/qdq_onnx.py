@@ -11,8 +11,6 @@ integer convolutions.
 from __future__ import annotations
 
 import copy
-import io
-import warnings
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -121,19 +119,9 @@ def qdq_onnx(
     _register_symbolics(opset)
     converted = copy.deepcopy(converted)
     allow_exported_model_train_eval(converted)
-    wrapper = _NchwInput(converted).eval()
-    h, w = imgsz
-    x = torch.rand(batch or 1, 3, h, w)
-    names = list(output_names)
-    dynamic = {"images": {0: "batch"}, **{n: {0: "batch"} for n in names}} if batch is None else None
-    buf = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
-        torch.onnx.export(
-            wrapper, (x,), buf, opset_version=opset, input_names=["images"], output_names=names,
-            dynamic_axes=dynamic, do_constant_folding=True, dynamo=False,
-        )
-    model = onnx.load_from_string(buf.getvalue())
+    from .formats.onnx import traced_onnx
+
+    model = traced_onnx(_NchwInput(converted).eval(), imgsz, batch, output_names, opset)
     simplified, ok = onnxsim.simplify(model)
     if ok:
         model = simplified

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, List
+from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple
 
 from yolopose.errors import ExportError
 from yolopose.fileio import atomic_path
@@ -20,9 +20,30 @@ from .._registry import Artifact, Format, register_format
 if TYPE_CHECKING:  # pragma: no cover
     from ..job import ExportJob
 
-__all__ = ["OnnxFormat", "fp32_onnx", "int8_onnx", "OPSET"]
+__all__ = ["OnnxFormat", "fp32_onnx", "int8_onnx", "traced_onnx", "OPSET"]
 
 OPSET = 17
+
+
+def traced_onnx(module, imgsz: Tuple[int, int], batch: Optional[int], output_names: Sequence[str], opset: int = OPSET):
+    """``module`` (NCHW float images in, one tensor per name out) traced to an unsimplified
+    ``onnx.ModelProto`` by the TorchScript exporter: input ``images``, a fixed ``batch`` or ``None``
+    for a dynamic one."""
+    import onnx
+    import torch
+
+    h, w = imgsz
+    x = torch.rand(batch or 1, 3, h, w)
+    names = list(output_names)
+    dynamic = {"images": {0: "batch"}, **{n: {0: "batch"} for n in names}} if batch is None else None
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+        torch.onnx.export(
+            module, (x,), buf, opset_version=opset, input_names=["images"], output_names=names,
+            dynamic_axes=dynamic, do_constant_folding=True, dynamo=False,
+        )
+    return onnx.load_from_string(buf.getvalue())
 
 
 def fp32_onnx(job: "ExportJob"):
@@ -30,23 +51,10 @@ def fp32_onnx(job: "ExportJob"):
     if "onnx_fp32" in job.cache:
         return job.cache["onnx_fp32"]
     import onnx
-    import torch
 
     from yolopose.training.models.raw_outputs import RawOutputs
 
-    wrapper = RawOutputs(job.source.model, "NCHW").eval()
-    h, w = job.imgsz
-    x = torch.rand(job.batch or 1, 3, h, w)
-    names = job.output_names
-    dynamic = {"images": {0: "batch"}, **{n: {0: "batch"} for n in names}} if job.batch is None else None
-    buf = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
-        torch.onnx.export(
-            wrapper, (x,), buf, opset_version=OPSET, input_names=["images"], output_names=names,
-            dynamic_axes=dynamic, do_constant_folding=True, dynamo=False,
-        )
-    model = onnx.load_from_string(buf.getvalue())
+    model = traced_onnx(RawOutputs(job.source.model, "NCHW").eval(), job.imgsz, job.batch, job.output_names)
     if job.options.simplify:
         try:
             import onnxsim
