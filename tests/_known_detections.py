@@ -19,17 +19,18 @@ import numpy as np
 from conftest import encode, logit
 
 from yolopose.keypoints import COCO_KEYPOINT_NAMES, COCO_OKS_SIGMAS, COCO_SKELETON
-from yolopose.metadata import METADATA_KEY, ModelMetadata, OutputSpec
+from yolopose.metadata import METADATA_KEY, ModelMetadata
 
-IMGSZ = (64, 64)
-STRIDES = (8, 16)
-ANCHORS = (((10.0, 14.0), (20.0, 30.0)), ((30.0, 50.0), (50.0, 40.0)))
+from _graphs import ANCHORS, IMGSZ, STRIDES  # one tiny-model world (strides, anchors, metadata) for every helper
+
 K = 17
 
 
 def metadata(name: str = "known") -> ModelMetadata:
-    outputs = tuple(OutputSpec(lvl, kind, f"{kind}_{lvl}") for lvl in range(len(STRIDES)) for kind in ("det", "kpt_xy", "kpt_conf"))
-    return ModelMetadata(model=name, imgsz=IMGSZ, strides=STRIDES, anchors=ANCHORS, outputs=outputs)
+    """The tiny test model's metadata (``_graphs.metadata``) under ``name``."""
+    from _graphs import metadata as graph_metadata
+
+    return graph_metadata(model=name, description="known detections")
 
 
 def raw_outputs(poses: Sequence[Tuple[np.ndarray, np.ndarray, float]]) -> Dict[Tuple[int, str], np.ndarray]:
