@@ -59,25 +59,24 @@ class Table:
         return None if at is None else at + _read(_U32, self.buf, at)
 
     # scalars ------------------------------------------------------------------
-    def u8(self, index: int, default: int = 0) -> int:
+    def _scalar(self, index: int, fmt: struct.Struct, default: int) -> int:
         at = self._field(index)
-        return default if at is None else _read(_U8, self.buf, at)
+        return default if at is None else _read(fmt, self.buf, at)
+
+    def u8(self, index: int, default: int = 0) -> int:
+        return self._scalar(index, _U8, default)
 
     def i8(self, index: int, default: int = 0) -> int:
-        at = self._field(index)
-        return default if at is None else _read(_I8, self.buf, at)
+        return self._scalar(index, _I8, default)
 
     def i32(self, index: int, default: int = 0) -> int:
-        at = self._field(index)
-        return default if at is None else _read(_I32, self.buf, at)
+        return self._scalar(index, _I32, default)
 
     def u32(self, index: int, default: int = 0) -> int:
-        at = self._field(index)
-        return default if at is None else _read(_U32, self.buf, at)
+        return self._scalar(index, _U32, default)
 
     def u64(self, index: int, default: int = 0) -> int:
-        at = self._field(index)
-        return default if at is None else _read(_U64, self.buf, at)
+        return self._scalar(index, _U64, default)
 
     # references ---------------------------------------------------------------
     def has(self, index: int) -> bool:
