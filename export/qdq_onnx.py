@@ -11,7 +11,7 @@ integer convolutions.
 from __future__ import annotations
 
 import copy
-from typing import List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -63,71 +63,55 @@ def _register_symbolics(opset: int) -> None:
         register_custom_op_symbolic(f"quantized_decomposed::{name}", _symbolic(onnx_op, "channel" in name), opset)
 
 
-def _constant_value(graph, name: str, constants: dict) -> Optional[np.ndarray]:
-    from onnx import numpy_helper
-
-    if name in constants:
-        return constants[name]
-    for init in graph.initializer:
-        if init.name == name:
-            return numpy_helper.to_array(init)
-    return None
-
-
-def _fold_weight_quantization(model) -> int:
-    """Replace ``QuantizeLinear`` nodes whose input is a constant (the weights) by the int8
-    constant they compute; returns how many were folded."""
+def _fold_weight_quantization(model) -> None:
+    """Replace ``QuantizeLinear`` nodes whose inputs are all constants (the weights) by the int8
+    initializer they compute."""
     from onnx import numpy_helper
 
     graph = model.graph
-    constants = {}
+    constants = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
     for node in graph.node:
         if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
             constants[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
     keep: List = []
-    folded = 0
     for node in graph.node:
-        if node.op_type == "QuantizeLinear":
-            values = [_constant_value(graph, name, constants) for name in node.input[:3]]
-            if all(v is not None for v in values):
-                x, scale, zero_point = values
-                axis = next((a.i for a in node.attribute if a.name == "axis"), 1)
-                if scale.ndim == 1 and x.ndim > 1:
-                    shape = [1] * x.ndim
-                    shape[axis] = -1
-                    scale, zero_point = scale.reshape(shape), zero_point.reshape(shape)
-                q = np.clip(np.rint(x / scale) + zero_point.astype(np.int32), -128, 127).astype(np.int8)
-                graph.initializer.append(numpy_helper.from_array(q, node.output[0]))
-                folded += 1
-                continue
-        keep.append(node)
+        if node.op_type == "QuantizeLinear" and all(name in constants for name in node.input[:3]):
+            x, scale, zero_point = (constants[name] for name in node.input[:3])
+            axis = next((a.i for a in node.attribute if a.name == "axis"), 1)
+            if scale.ndim == 1 and x.ndim > 1:
+                shape = [1] * x.ndim
+                shape[axis] = -1
+                scale, zero_point = scale.reshape(shape), zero_point.reshape(shape)
+            q = np.clip(np.rint(x / scale) + zero_point.astype(np.int32), -128, 127).astype(np.int8)
+            graph.initializer.append(numpy_helper.from_array(q, node.output[0]))
+        else:
+            keep.append(node)
     del graph.node[:]
     graph.node.extend(keep)
-    return folded
 
 
 def qdq_onnx(
-    converted: nn.Module, imgsz: Tuple[int, int], batch: Optional[int], output_names: Sequence[str], opset: int
+    converted: nn.Module,
+    imgsz: Tuple[int, int],
+    batch: Optional[int],
+    output_names: Sequence[str],
+    opset: int,
+    log: Callable[[str], None] = lambda message: None,
 ):
     """The QDQ ``onnx.ModelProto`` of ``converted`` (``convert_pt2e`` output taking NHWC float
     images): input ``images`` ``(B, 3, H, W)`` float32, outputs named ``output_names``; a fixed
-    ``batch`` or ``None`` for a dynamic one."""
+    ``batch`` or ``None`` for a dynamic one. Without onnxsim the weights may stay float constants
+    behind their ``QuantizeLinear`` (same arithmetic, slower to load)."""
     import onnx
-    import onnxsim
     from torchao.quantization.pt2e import allow_exported_model_train_eval
+
+    from .formats.onnx import simplified, traced_onnx
 
     _register_symbolics(opset)
     converted = copy.deepcopy(converted)
     allow_exported_model_train_eval(converted)
-    from .formats.onnx import traced_onnx
-
-    model = traced_onnx(_NchwInput(converted).eval(), imgsz, batch, output_names, opset)
-    simplified, ok = onnxsim.simplify(model)
-    if ok:
-        model = simplified
+    model = simplified(traced_onnx(_NchwInput(converted).eval(), imgsz, batch, output_names, opset), log)
     _fold_weight_quantization(model)
-    simplified, ok = onnxsim.simplify(model)  # drops the constants the folded weights came from
-    if ok:
-        model = simplified
+    model = simplified(model, log)  # drops the constants the folded weights came from
     onnx.checker.check_model(model, full_check=True)
     return model

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, List, Optional, Sequence, Tuple
 
 from yolopose.errors import ExportError
 from yolopose.fileio import atomic_path
@@ -20,7 +20,7 @@ from .._registry import Artifact, Format, register_format
 if TYPE_CHECKING:  # pragma: no cover
     from ..job import ExportJob
 
-__all__ = ["OnnxFormat", "fp32_onnx", "int8_onnx", "traced_onnx", "OPSET"]
+__all__ = ["OnnxFormat", "fp32_onnx", "int8_onnx", "simplified", "traced_onnx", "OPSET"]
 
 OPSET = 17
 
@@ -46,6 +46,21 @@ def traced_onnx(module, imgsz: Tuple[int, int], batch: Optional[int], output_nam
     return onnx.load_from_string(buf.getvalue())
 
 
+def simplified(model, log: Callable[[str], None]):
+    """``model`` simplified by onnxsim, or ``model`` itself (with a logged warning) when onnxsim
+    is missing or fails: it is optional and has its own failure modes."""
+    try:
+        import onnxsim
+
+        result, ok = onnxsim.simplify(model)
+        if not ok:
+            raise RuntimeError("onnxsim could not validate the simplified model")
+        return result
+    except Exception as exc:
+        log(f"warning: onnxsim failed ({type(exc).__name__}: {exc}); keeping the unsimplified graph")
+        return model
+
+
 def fp32_onnx(job: "ExportJob"):
     """The simplified, checked fp32 ``onnx.ModelProto`` of the job's model (cached per job)."""
     if "onnx_fp32" in job.cache:
@@ -56,15 +71,7 @@ def fp32_onnx(job: "ExportJob"):
 
     model = traced_onnx(RawOutputs(job.source.model, "NCHW").eval(), job.imgsz, job.batch, job.output_names)
     if job.options.simplify:
-        try:
-            import onnxsim
-
-            simplified, ok = onnxsim.simplify(model)
-            if not ok:
-                raise RuntimeError("onnxsim could not validate the simplified model")
-            model = simplified
-        except Exception as exc:  # onnxsim is optional and has its own failure modes
-            job.log(f"warning: onnxsim failed ({type(exc).__name__}: {exc}); keeping the unsimplified graph")
+        model = simplified(model, job.log)
     onnx.checker.check_model(model, full_check=True)
     job.cache["onnx_fp32"] = model
     return model
@@ -92,7 +99,7 @@ def int8_onnx(job: "ExportJob"):
     if "onnx_int8" not in job.cache:
         from ..qdq_onnx import qdq_onnx
 
-        job.cache["onnx_int8"] = qdq_onnx(job.int8_module, job.imgsz, job.batch, job.output_names, OPSET)
+        job.cache["onnx_int8"] = qdq_onnx(job.int8_module, job.imgsz, job.batch, job.output_names, OPSET, job.log)
     return job.cache["onnx_int8"]
 
 
