@@ -34,8 +34,10 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".we
 
 _EXIF_ORIENTATION = 0x0112
 _ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
-#: a reduced JPEG decode keeps at least this many times the letterboxed size.
-_DRAFT_MARGIN = 2.0
+#: a reduced JPEG decode keeps at least this many times the letterboxed size: a 1280x720 JPEG for a
+#: 256 px model decodes at 1/4 (320x180). Keypoint AP against a full decode with Pillow's bilinear
+#: filter: ``benchmarks/batch_throughput.py --coco-json`` (README, "Batch inference").
+_DRAFT_MARGIN = 1.25
 
 
 def _formats() -> list:
@@ -109,8 +111,8 @@ def open_image_fit(path: Union[str, "os.PathLike[str]"], fit: Tuple[int, int]) -
     and the ``(h, w)`` of the full image (EXIF orientation applied to both).
 
     A JPEG that shrinks by 4x or more is decoded at 1/2, 1/4 or 1/8 scale (Pillow's draft mode:
-    libjpeg skips the fine DCT coefficients, several times faster), never below twice the size the
-    letterbox will resize it to, and only at a scale that divides its width and height, so that
+    libjpeg skips the fine DCT coefficients, several times faster), never below 1.25 times the size
+    the letterbox will resize it to, and only at a scale that divides its width and height, so that
     :func:`yolopose.ops.letterbox` with ``src_shape`` places it exactly as the full image. Other
     files are read as :func:`open_image` reads them.
     """
@@ -118,7 +120,7 @@ def open_image_fit(path: Union[str, "os.PathLike[str]"], fit: Tuple[int, int]) -
 
 
 def _draft_scale(size: Tuple[int, int], fit: Tuple[int, int]) -> int:
-    """The largest JPEG decode reduction (8, 4, 2) that keeps at least twice the letterbox size."""
+    """The largest JPEG decode reduction (8, 4, 2) that keeps at least ``_DRAFT_MARGIN`` times the letterbox size."""
     w, h = size
     r = min(fit[0] / h, fit[1] / w)
     for s in (8, 4, 2):
