@@ -69,10 +69,7 @@ def _fold_weight_quantization(model) -> None:
     from onnx import numpy_helper
 
     graph = model.graph
-    constants = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
-    for node in graph.node:
-        if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
-            constants[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
+    constants = _constants(graph)
     keep: List = []
     for node in graph.node:
         if node.op_type == "QuantizeLinear" and all(name in constants for name in node.input[:3]):
@@ -88,6 +85,97 @@ def _fold_weight_quantization(model) -> None:
             keep.append(node)
     del graph.node[:]
     graph.node.extend(keep)
+
+
+def _constants(graph) -> dict:
+    """Name -> array of every initializer and ``Constant`` node output."""
+    from onnx import numpy_helper
+
+    constants = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
+    for node in graph.node:
+        if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
+            constants[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
+    return constants
+
+
+def _quantize_biases(model) -> int:
+    """Give every ``Conv`` fed by two ``DequantizeLinear`` (activation, weight) an int32 bias
+    behind its own ``DequantizeLinear`` (scale = activation scale x weight scale per output channel,
+    zero point 0), as integer kernels compute it. onnxruntime fuses ``DQ -> Conv -> Q`` into
+    ``QLinearConv`` only when every input of the ``Conv`` is dequantized: with the float bias the
+    PT2E graph keeps, the convolutions would run in float between Q/DQ pairs, slower than fp32.
+    Returns the number of biases quantized."""
+    from onnx import helper, numpy_helper
+
+    graph = model.graph
+    constants = _constants(graph)
+    producer = {out: node for node in graph.node for out in node.output}
+    nodes: List = []
+    done = 0
+    for node in graph.node:
+        if node.op_type == "Conv" and len(node.input) == 3 and node.input[2] in constants:
+            dq = [producer.get(name) for name in node.input[:2]]
+            if all(d is not None and d.op_type == "DequantizeLinear" and d.input[1] in constants for d in dq):
+                x_scale = np.asarray(constants[dq[0].input[1]], np.float64).reshape(-1)
+                w_scale = np.asarray(constants[dq[1].input[1]], np.float64).reshape(-1)
+                bias = np.asarray(constants[node.input[2]], np.float64)
+                if x_scale.size == 1 and w_scale.size in (1, bias.size):
+                    scale = np.broadcast_to(x_scale * w_scale, bias.shape).astype(np.float32)
+                    q = np.clip(np.rint(bias / scale), -(2**31), 2**31 - 1).astype(np.int32)
+                    name = f"{node.output[0]}_bias_int32"
+                    graph.initializer.extend([
+                        numpy_helper.from_array(q, name),
+                        numpy_helper.from_array(scale, f"{name}_scale"),
+                        numpy_helper.from_array(np.zeros(bias.shape, np.int32), f"{name}_zero_point"),
+                    ])
+                    nodes.append(helper.make_node("DequantizeLinear", [name, f"{name}_scale", f"{name}_zero_point"],
+                                                  [f"{name}_dequantized"], name=f"{name}_DequantizeLinear", axis=0))
+                    node.input[2] = f"{name}_dequantized"
+                    done += 1
+        nodes.append(node)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    _drop_unused_initializers(graph)
+    return done
+
+
+def _drop_unused_initializers(graph) -> None:
+    used = {name for node in graph.node for name in node.input} | {o.name for o in graph.output}
+    for init in [init for init in graph.initializer if init.name not in used]:
+        graph.initializer.remove(init)
+
+
+def _uint8_activations(model) -> int:
+    """Store the activations as uint8 (zero point + 128) instead of int8: the same numbers
+    (``q_u8 = q_s8 + 128`` and ``(q_u8 - zp_u8) * s == (q_s8 - zp_s8) * s``), in the layout
+    onnxruntime's x86 kernels fuse. With int8 activations it leaves about half the convolutions
+    as float ``Conv`` between Q/DQ pairs (slower than fp32); with uint8 every one becomes a
+    ``QLinearConv`` (measured by ``benchmarks/int8_speed.py``). Weights stay int8 (per channel).
+    Returns the number of Q/DQ nodes changed."""
+    from onnx import TensorProto, numpy_helper
+
+    graph = model.graph
+    constants = _constants(graph)
+    weights = {init.name for init in graph.initializer if init.data_type == TensorProto.INT8 and len(init.dims) > 1}
+    added = {}
+    changed = 0
+    for node in graph.node:
+        if node.op_type not in ("QuantizeLinear", "DequantizeLinear") or len(node.input) < 3:
+            continue
+        if node.op_type == "DequantizeLinear" and node.input[0] in weights:
+            continue
+        zero_point = constants.get(node.input[2])
+        if zero_point is None or zero_point.dtype != np.int8:
+            continue
+        name = f"{node.input[2]}_uint8"
+        if name not in added:
+            added[name] = numpy_helper.from_array((zero_point.astype(np.int16) + 128).astype(np.uint8), name)
+            graph.initializer.append(added[name])
+        node.input[2] = name
+        changed += 1
+    _drop_unused_initializers(graph)
+    del graph.value_info[:]  # inferred int8 types of the quantized tensors, now stale
+    return changed
 
 
 def qdq_onnx(
@@ -113,5 +201,7 @@ def qdq_onnx(
     model = simplified(traced_onnx(_NchwInput(converted).eval(), imgsz, batch, output_names, opset), log)
     _fold_weight_quantization(model)
     model = simplified(model, log)  # drops the constants the folded weights came from
+    _quantize_biases(model)
+    _uint8_activations(model)
     onnx.checker.check_model(model, full_check=True)
     return model

@@ -156,6 +156,25 @@ def test_int8_onnx_carries_the_tflite_ranges(exported):
 
 
 @pytest.mark.slow
+def test_int8_onnx_runs_integer_kernels_in_onnxruntime(exported, tmp_path):
+    """onnxruntime turns every convolution of the int8 ONNX into a ``QLinearConv`` (an int8
+    activation layout or a float bias would leave float ``Conv`` nodes between Q/DQ pairs, slower
+    than the fp32 model)."""
+    import onnx
+    import onnxruntime as ort
+
+    _, results = exported
+    path = next(r.path for r in results if (r.format, r.precision) == ("onnx", "int8"))
+    source = [n.op_type for n in onnx.load(str(path)).graph.node]
+    options = ort.SessionOptions()
+    options.optimized_model_filepath = str(tmp_path / "optimized.onnx")
+    ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    optimized = [n.op_type for n in onnx.load(str(tmp_path / "optimized.onnx")).graph.node]
+    assert "Conv" not in optimized
+    assert optimized.count("QLinearConv") == source.count("Conv") > 0
+
+
+@pytest.mark.slow
 def test_metadata_in_onnx_and_openvino(exported):
     import onnx
     import openvino as ov

@@ -158,7 +158,7 @@ class OnnxFormat(Format):
 
             model = onnx.ModelProto()
             model.CopyFrom(int8_onnx(job))
-            notes.append("QDQ: per-channel int8 weights, int8 activations, the ranges of the int8 TFLite")
+            notes.append("QDQ: per-channel int8 weights, int32 biases, activations on the int8 TFLite's grid (stored as uint8)")
             if job.quantization(precision) == "qat":
                 notes.append("from QAT: QAT-tuned weights and the activation ranges QAT learned")
         meta = job.metadata(precision, input_layout="NCHW", opset=OPSET)
