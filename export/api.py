@@ -17,7 +17,7 @@ from ._registry import get_format, list_formats
 from .job import ExportJob
 from .options import ExportOptions, ExportResult, select_precisions
 from .source import ModelSource, load_source
-from .verify import keypoint_error, run_artifact
+from .verify import keypoint_agreement, keypoint_error, run_artifact
 
 __all__ = ["export"]
 
@@ -49,6 +49,20 @@ def tree_size(path: Path) -> int:
     return path.stat().st_size
 
 
+_DRIFT_ADVICE = {
+    "ptq": "post-training quantization does not keep this model's keypoints: fine-tune it with "
+           "`yolopose-train qat` and export the QAT checkpoint with --qat (docs/training.md, int8 of the SiLU model)",
+    "qat": "more QAT epochs, or a lower QAT learning rate, usually close the gap (docs/training.md)",
+}
+
+
+def _drift_warning(result: ExportResult) -> str:
+    """The note on an artifact whose keypoints agree with torch's less than asked."""
+    advice = _DRIFT_ADVICE.get(result.quantization or "", "check the artifact with `yolopose eval` before shipping it")
+    return (f"warning: keypoints drift from torch's (OKS {result.kpt_oks:.3f} over {result.kpt_oks_candidates} "
+            f"candidates torch scores >= 0.25; 1.0 = identical): {advice}")
+
+
 def export(
     weights: Union[PathLike, nn.Module],
     formats: Union[str, Sequence[str]] = "all",
@@ -67,6 +81,7 @@ def export(
     simplify: bool = True,
     trained_on: Optional[str] = None,
     description: Optional[str] = None,
+    min_keypoint_oks: float = 0.9,
     log: Optional[Callable[[str], None]] = None,
 ) -> List[ExportResult]:
     """Export ``weights`` (checkpoint path, registered model name, or a ``YoloPoseModel``) to each
@@ -78,7 +93,10 @@ def export(
     quantization from it. Every artifact
     carries :class:`~yolopose.metadata.ModelMetadata` and, with ``verify``, is run with its engine
     on fixed inputs and compared with torch (fp32 must agree within 1e-2 px, else
-    :class:`ExportError`). ``trained_on`` / ``description`` go into the metadata (say what the
+    :class:`ExportError`); an artifact whose keypoints agree with torch's by an OKS below
+    ``min_keypoint_oks`` where torch sees people (:func:`~yolopose.export.verify.keypoint_agreement`;
+    typical of post-training int8 of SiLU models) is written with a warning in its ``notes``.
+    ``trained_on`` / ``description`` go into the metadata (say what the
     weights were trained on). Returns one :class:`ExportResult` per artifact.
     """
     log = log or (lambda msg: None)
@@ -88,6 +106,7 @@ def export(
         precisions=select_precisions(precisions, fp16=fp16, int8=int8), batch=batch, dynamic=dynamic,
         calib=None if calib is None else os.fspath(calib), calib_images=calib_images,
         qat=qat, out=Path(out), verify=verify, simplify=simplify, trained_on=trained_on, description=description,
+        min_keypoint_oks=min_keypoint_oks,
     )
     source = load_source(weights, imgsz=options.imgsz)
     if options.qat and source.qat_graph is None:
@@ -122,7 +141,10 @@ def export(
             if options.verify:
                 outs = run_artifact(artifact.path, job.test_images, **fmt.verify_with)
                 result.kpt_err_max_px, result.kpt_err_mean_px = keypoint_error(outs, job.reference, source.strides, source.anchors)
+                result.kpt_oks, result.kpt_oks_candidates = keypoint_agreement(outs, job.reference, source.strides, source.anchors)
                 result.verified = True
+                if result.kpt_oks < options.min_keypoint_oks:  # NaN (nobody found) never warns
+                    result.notes = (*result.notes, _drift_warning(result))
                 if precision == "fp32" and not result.kpt_err_max_px < options.fp32_tolerance_px:
                     raise ExportError(
                         f"{artifact.path}: fp32 {name} keypoints differ from torch by {result.kpt_err_max_px:.4g} px "
@@ -130,7 +152,8 @@ def export(
                     )
             for note in artifact.notes:
                 log(f"[{name} {precision}] {note}")
-            err = "" if result.kpt_err_max_px is None else f", kpt error max {result.kpt_err_max_px:.4g} px"
+            err = "" if result.kpt_err_max_px is None else (
+                f", kpt error max {result.kpt_err_max_px:.4g} px, OKS vs torch {result.kpt_oks:.3f}")
             log(f"[{name} {precision}] done in {time.perf_counter() - t0:.1f}s: {result.size_mb:.2f} MiB{err}")
             results.append(result)
     return results

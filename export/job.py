@@ -17,7 +17,10 @@ from .options import ExportOptions
 from .source import ModelSource
 from yolopose.training.models.raw_outputs import RawOutputs
 
-__all__ = ["ExportJob", "artifact_output_names"]
+__all__ = ["ExportJob", "VERIFY_IMAGES", "artifact_output_names"]
+
+#: Images every artifact is verified on (more people make the keypoint agreement of int8 steadier).
+VERIFY_IMAGES = 8
 
 
 def artifact_output_names(strides) -> List[str]:
@@ -130,10 +133,13 @@ class ExportJob:
 
     @cached_property
     def test_images(self) -> np.ndarray:
-        """Fixed verification images ``(B, H, W, 3)`` uint8 (``B`` = the batch, 2 when dynamic)."""
-        n = self.batch or 2
-        cal = calibration_images(self.imgsz, n, None, seed=self.options.seed + 12345)
-        return cal.images
+        """Fixed verification images ``(N, H, W, 3)`` uint8: :data:`VERIFY_IMAGES` (rounded up to
+        whole batches) from the calibration folder when one is given (the user's own people), else
+        generated; drawn with another seed than the calibration set."""
+        batch = self.batch or 1
+        n = -(-VERIFY_IMAGES // batch) * batch
+        images = calibration_images(self.imgsz, n, self.options.calib, seed=self.options.seed + 12345).images
+        return images[np.arange(n) % len(images)]  # a small folder repeats its images to fill the batches
 
     @cached_property
     def reference(self) -> List[np.ndarray]:

@@ -46,6 +46,7 @@ class ExportOptions:
     out: Path = Path("exports")
     verify: bool = True
     fp32_tolerance_px: float = 1e-2
+    min_keypoint_oks: float = 0.9  # below this agreement with torch an artifact is flagged (see verify)
     simplify: bool = True
     seed: int = 0
     trained_on: Optional[str] = None  # metadata "trained_on" (None: the training data's folder name)
@@ -72,6 +73,8 @@ class ExportResult:
     quantization: Optional[str] = None  # None, "ptq" or "qat"
     kpt_err_max_px: Optional[float] = None  # decoded keypoints vs torch fp32, max abs (pixels)
     kpt_err_mean_px: Optional[float] = None
+    kpt_oks: Optional[float] = None  # keypoint agreement with torch where torch sees people (verify.keypoint_agreement)
+    kpt_oks_candidates: int = 0  # how many candidates that agreement is averaged over
     verified: bool = False
     ops: Dict[str, int] = field(default_factory=dict)  # op histogram (TFLite)
     float_ops: Sequence[str] = ()  # ops computing in float inside an int8 graph

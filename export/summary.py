@@ -14,12 +14,21 @@ def _err(r: ExportResult) -> str:
     return f"max {r.kpt_err_max_px:.4g} / mean {r.kpt_err_mean_px:.3g} px"
 
 
+def _oks(r: ExportResult) -> str:
+    if r.kpt_oks is None:
+        return "not run"
+    if r.kpt_oks != r.kpt_oks:  # NaN: torch found nobody in the verification images
+        return "no people found"
+    return f"{r.kpt_oks:.3f} ({r.kpt_oks_candidates})"
+
+
 def summary_table(results: Sequence[ExportResult]) -> str:
-    """A plain-text table: format, precision, file, size, keypoint error vs torch fp32."""
-    rows = [("format", "precision", "file", "size", "kpt error vs torch fp32")]
+    """A plain-text table: format, precision, file, size, keypoint error vs torch fp32, and the
+    keypoint agreement (OKS) with torch where torch sees people."""
+    rows = [("format", "precision", "file", "size", "kpt error vs torch fp32", "kpt OKS vs torch (candidates)")]
     for r in results:
         prec = r.precision + (f" ({r.quantization})" if r.quantization else "")
-        rows.append((r.format, prec, str(r.path), f"{r.size_mb:.2f} MiB", _err(r)))
+        rows.append((r.format, prec, str(r.path), f"{r.size_mb:.2f} MiB", _err(r), _oks(r)))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines: List[str] = []
     for j, row in enumerate(rows):

@@ -1,0 +1,100 @@
+"""The keypoint agreement that flags an artifact whose poses drift from torch's (post-training
+int8 of SiLU models): known raw outputs in, the OKS computed by hand out; and the warning on a
+real export."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.torch
+
+from conftest import encode, logit  # noqa: E402
+from yolopose.keypoints import COCO_OKS_SIGMAS  # noqa: E402
+
+STRIDE, GRID, ANCHOR = 8, 4, (10.0, 13.0)
+BOX = (14.0, 18.0, 12.0, 24.0)  # cx, cy, w, h of the one person, in input pixels
+CELL = (1, 2)
+
+
+def _outputs(shift=np.zeros(2), conf_logits=None, score: float = 0.9):
+    """One level, one anchor, a 4x4 grid, one image: a single candidate at CELL with ``score``;
+    its 17 keypoints moved by ``shift`` pixels (``(2,)`` or ``(17, 2)``)."""
+    rng = np.random.default_rng(0)
+    kpts = np.stack([rng.uniform(8, 20, 17), rng.uniform(6, 30, 17)], axis=1) + shift
+    det = np.full((1, GRID, GRID, 6), logit(1e-4), np.float32)
+    kxy = np.zeros((1, GRID, GRID, 34), np.float32)
+    kconf = np.full((1, GRID, GRID, 17), logit(0.9), np.float32)
+    t, raw = encode(BOX, kpts, CELL, STRIDE, ANCHOR)
+    gx, gy = CELL
+    det[0, gy, gx, :4] = t
+    det[0, gy, gx, 4] = det[0, gy, gx, 5] = logit(math.sqrt(score))
+    kxy[0, gy, gx] = raw.reshape(-1)
+    if conf_logits is not None:
+        kconf[0, gy, gx] = conf_logits
+    return [det, kxy, kconf]
+
+
+def _agreement(outputs, reference):
+    from yolopose.export.verify import keypoint_agreement
+
+    return keypoint_agreement(outputs, reference, [STRIDE], [[ANCHOR]])
+
+
+def test_identical_outputs_agree_fully():
+    oks, n = _agreement(_outputs(), _outputs())
+    assert n == 1 and oks == pytest.approx(1.0)
+
+
+def test_shifted_keypoints_give_cocos_oks():
+    d = np.array([3.0, -4.0])  # 5 px on every keypoint
+    oks, n = _agreement(_outputs(shift=d), _outputs())
+    area = BOX[2] * BOX[3]
+    expected = np.mean([math.exp(-25.0 / (2 * area * (2 * s) ** 2)) for s in COCO_OKS_SIGMAS])
+    assert n == 1 and oks == pytest.approx(expected, rel=1e-4)
+    assert 0.05 < oks < 0.95  # a real drift, far from both ends
+
+
+def test_only_keypoints_torch_sees_count():
+    conf = np.full(17, logit(0.9), np.float32)
+    conf[0] = logit(0.01)  # torch: nose not visible
+    shift = np.zeros((17, 2))
+    shift[0] = 50.0  # the artifact puts it far away: ignored
+    oks, n = _agreement(_outputs(shift=shift), _outputs(conf_logits=conf))
+    assert n == 1 and oks == pytest.approx(1.0)
+    shift[1] = 50.0  # a visible one far away: counted
+    assert _agreement(_outputs(shift=shift), _outputs(conf_logits=conf))[0] < 0.95
+
+
+def test_nobody_found_is_nan_not_a_pass():
+    oks, n = _agreement(_outputs(shift=np.array([40.0, 0.0]), score=0.1), _outputs(score=0.1))
+    assert n == 0 and math.isnan(oks)
+
+
+def _confident_tiny_model():
+    from _tiny_pose import tiny_model
+
+    model = tiny_model("silu")
+    with torch.no_grad():
+        for conv in model.head.det:  # objectness and class logits +8 on every anchor: all score ~1
+            bias = conv.bias.view(-1, 6)
+            bias[:, 4:] = 8.0
+    return model
+
+
+def test_export_flags_drifting_keypoints(tmp_path):
+    pytest.importorskip("onnxruntime")
+    from yolopose.export import export, summary_table
+
+    model = _confident_tiny_model()
+    (ok,) = export(model, "onnx", imgsz=64, out=tmp_path / "a")
+    assert ok.kpt_oks == pytest.approx(1.0, abs=1e-4) and ok.kpt_oks_candidates > 0
+    assert not any(n.startswith("warning") for n in ok.notes)
+    # the same artifact against a bar it cannot reach: written, with the warning
+    (flagged,) = export(model, "onnx", imgsz=64, out=tmp_path / "b", min_keypoint_oks=1.5)
+    assert flagged.path.is_file()
+    warning = [n for n in flagged.notes if n.startswith("warning: keypoints drift")]
+    assert warning and "OKS 1.000" in warning[0]
+    assert "1.000 (" in summary_table([flagged])
