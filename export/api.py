@@ -17,7 +17,8 @@ from ._registry import get_format, list_formats
 from .job import ExportJob
 from .options import ExportOptions, ExportResult, select_precisions
 from .source import ModelSource, load_source
-from .verify import keypoint_agreement, keypoint_error, run_artifact
+from .summary import oks_text
+from .verify import compare_keypoints, run_artifact
 
 __all__ = ["export"]
 
@@ -94,7 +95,7 @@ def export(
     carries :class:`~yolopose.metadata.ModelMetadata` and, with ``verify``, is run with its engine
     on fixed inputs and compared with torch (fp32 must agree within 1e-2 px, else
     :class:`ExportError`); an artifact whose keypoints agree with torch's by an OKS below
-    ``min_keypoint_oks`` where torch sees people (:func:`~yolopose.export.verify.keypoint_agreement`;
+    ``min_keypoint_oks`` where torch sees people (:class:`~yolopose.export.verify.KeypointComparison`;
     typical of post-training int8 of SiLU models) is written with a warning in its ``notes``.
     ``trained_on`` / ``description`` go into the metadata (say what the
     weights were trained on). Returns one :class:`ExportResult` per artifact.
@@ -140,8 +141,9 @@ def export(
             )
             if options.verify:
                 outs = run_artifact(artifact.path, job.test_images, **fmt.verify_with)
-                result.kpt_err_max_px, result.kpt_err_mean_px = keypoint_error(outs, job.reference, source.strides, source.anchors)
-                result.kpt_oks, result.kpt_oks_candidates = keypoint_agreement(outs, job.reference, source.strides, source.anchors)
+                c = compare_keypoints(outs, job.reference, source.strides, source.anchors)
+                result.kpt_err_max_px, result.kpt_err_mean_px, result.kpt_oks, result.kpt_oks_candidates = (
+                    c.max_px, c.mean_px, c.oks, c.candidates)
                 result.verified = True
                 if result.kpt_oks < options.min_keypoint_oks:  # NaN (nobody found) never warns
                     result.notes = (*result.notes, _drift_warning(result))
@@ -153,7 +155,7 @@ def export(
             for note in artifact.notes:
                 log(f"[{name} {precision}] {note}")
             err = "" if result.kpt_err_max_px is None else (
-                f", kpt error max {result.kpt_err_max_px:.4g} px, OKS vs torch {result.kpt_oks:.3f}")
+                f", kpt error max {result.kpt_err_max_px:.4g} px, OKS vs torch {oks_text(result)}")
             log(f"[{name} {precision}] done in {time.perf_counter() - t0:.1f}s: {result.size_mb:.2f} MiB{err}")
             results.append(result)
     return results

@@ -73,7 +73,7 @@ class ExportResult:
     quantization: Optional[str] = None  # None, "ptq" or "qat"
     kpt_err_max_px: Optional[float] = None  # decoded keypoints vs torch fp32, max abs (pixels)
     kpt_err_mean_px: Optional[float] = None
-    kpt_oks: Optional[float] = None  # keypoint agreement with torch where torch sees people (verify.keypoint_agreement)
+    kpt_oks: Optional[float] = None  # keypoint agreement with torch where torch sees people (verify.KeypointComparison)
     kpt_oks_candidates: int = 0  # how many candidates that agreement is averaged over
     verified: bool = False
     ops: Dict[str, int] = field(default_factory=dict)  # op histogram (TFLite)

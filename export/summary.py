@@ -5,7 +5,7 @@ from typing import List, Sequence
 
 from .options import ExportResult
 
-__all__ = ["summary_table", "op_histograms"]
+__all__ = ["summary_table", "op_histograms", "oks_text"]
 
 
 def _err(r: ExportResult) -> str:
@@ -14,7 +14,8 @@ def _err(r: ExportResult) -> str:
     return f"max {r.kpt_err_max_px:.4g} / mean {r.kpt_err_mean_px:.3g} px"
 
 
-def _oks(r: ExportResult) -> str:
+def oks_text(r: ExportResult) -> str:
+    """The keypoint agreement of ``r`` as shown to users: ``0.938 (248)`` (OKS, candidates)."""
     if r.kpt_oks is None:
         return "not run"
     if r.kpt_oks != r.kpt_oks:  # NaN: torch found nobody in the verification images
@@ -28,7 +29,7 @@ def summary_table(results: Sequence[ExportResult]) -> str:
     rows = [("format", "precision", "file", "size", "kpt error vs torch fp32", "kpt OKS vs torch (candidates)")]
     for r in results:
         prec = r.precision + (f" ({r.quantization})" if r.quantization else "")
-        rows.append((r.format, prec, str(r.path), f"{r.size_mb:.2f} MiB", _err(r), _oks(r)))
+        rows.append((r.format, prec, str(r.path), f"{r.size_mb:.2f} MiB", _err(r), oks_text(r)))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines: List[str] = []
     for j, row in enumerate(rows):

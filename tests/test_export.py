@@ -78,7 +78,7 @@ def test_export_all_writes_every_format_and_precision(exported):
 @pytest.mark.slow
 @pytest.mark.parametrize("fmt, precision", PAIRS)
 def test_artifact_matches_torch_through_the_sdk(exported, fmt, precision):
-    from yolopose.export.verify import keypoint_error
+    from yolopose.export.verify import compare_keypoints
 
     model, results = exported
     r = _result(results, fmt, precision)
@@ -92,7 +92,7 @@ def test_artifact_matches_torch_through_the_sdk(exported, fmt, precision):
     assert meta.trained_on == "synthetic figures, not COCO"
     assert meta.quantization == ("ptq" if r.precision == "int8" else None)
     assert len(raw) == 9 and [a.shape for a in raw] == list(meta.raw_output_shapes(1).values())
-    err_max, _ = keypoint_error(raw, reference, model.strides, model.anchors)
+    err_max = compare_keypoints(raw, reference, model.strides, model.anchors).max_px
     assert err_max < tolerance[r.precision], (r.path.name, err_max)
     assert r.kpt_err_max_px < tolerance[r.precision]
     if r.precision == "fp32":
