@@ -4,7 +4,7 @@
     python benchmarks/train_synthetic.py report --run runs/default [--train-seconds 5400]
 
 ``race`` generates a fresh synthetic set (2,400 train / 200 val images at 256), trains
-``yolov5n-pose`` from scratch with the recipe of ``examples/train_default.sh`` (stage 1) and
+``yolov5n-pose-dense`` from scratch with the recipe of ``examples/train_default.sh`` (stage 1) and
 prints box AP and keypoint AP per epoch and per minute beside the peer's figures on the same kind
 of set (constants below, with their provenance); it writes ``train_race.md`` / ``train_race.png``.
 
@@ -109,7 +109,7 @@ OURS_BEFORE = {"default recipe": {3: (0.0004, 0.0), 6: (0.002, 0.0), 12: (0.008,
 #: last 6 without mosaic, and annealed to lr0 x 0.01 instead of x 0.2 (a short run gains from
 #: ending at a small learning rate: box AP at epoch 12 0.388 with lrf 0.2, 0.406 with 0.01, seed 11).
 RACE_RECIPE: Dict[str, Any] = dict(
-    model="yolov5n-pose", imgsz=256, batch=16, nbs=16, optimizer="adamw", lr0=0.002, lrf=0.01,
+    model="yolov5n-pose-dense", imgsz=256, batch=16, nbs=16, optimizer="adamw", lr0=0.002, lrf=0.01,
     warmup_epochs=1.0, close_mosaic=6,
     hyp={"obj": 6.25, "mosaic": 0.5, "scale": 0.3},
 )
@@ -125,15 +125,17 @@ def _race_rows(log: Path) -> List[Dict[str, Any]]:
     return rows
 
 
-def render_race(rows: List[Dict[str, Any]], machine: str, seed: int, plot_name: str) -> str:
+def render_race(rows: List[Dict[str, Any]], machine: str, seed: int, plot_name: str, recipe: Optional[Dict[str, Any]] = None) -> str:
     """The race table: ours per epoch and minute beside the peer's constants."""
+    recipe = RACE_RECIPE if recipe is None else recipe
+    model_flag = "" if recipe["model"] == RACE_RECIPE["model"] else f" --model {recipe['model']}"
     lines = [
         "# How fast the trainer learns: side by side with the peer",
         "",
-        f"`python benchmarks/train_synthetic.py race --seed {seed}` on {_dt.date.today().isoformat()}: "
-        f"a fresh synthetic set (seed {seed}: 2,400 train / 200 val images at 256), `yolov5n-pose` from "
+        f"`python benchmarks/train_synthetic.py race --seed {seed}{model_flag}` on {_dt.date.today().isoformat()}: "
+        f"a fresh synthetic set (seed {seed}: 2,400 train / 200 val images at 256), `{recipe['model']}` from "
         f"scratch with the recipe of `examples/train_default.sh` stage 1 shortened to {len(rows)} epochs "
-        f"({json.dumps(RACE_RECIPE, sort_keys=True)}), "
+        f"({json.dumps(recipe, sort_keys=True)}), "
         f"validated every epoch on the 200 val images (EMA weights). Machine: {machine}.",
         "",
         "Peer: Ultralytics yolo11n-pose with its defaults on the same kind of set (issue #13; about "
@@ -155,7 +157,7 @@ def render_race(rows: List[Dict[str, Any]], machine: str, seed: int, plot_name: 
     return "\n".join(lines)
 
 
-def plot_race(rows: List[Dict[str, Any]], path: Path) -> Path:
+def plot_race(rows: List[Dict[str, Any]], path: Path, model: str = RACE_RECIPE["model"]) -> Path:
     """Box and keypoint AP per epoch and per minute, ours against the peer's."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -178,7 +180,7 @@ def plot_race(rows: List[Dict[str, Any]], path: Path) -> Path:
         ax.set_ylim(0, max(0.5, *(r["box"] or 0 for r in rows)) + 0.05)
         ax.grid(alpha=0.3)
     ax_e.legend(loc="upper left")
-    fig.suptitle("yolov5n-pose (ours) vs yolo11n-pose (peer), synthetic set, 256 px")
+    fig.suptitle(f"{model} (ours) vs yolo11n-pose (peer), synthetic set, 256 px")
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=100, format="png")
     return path
@@ -243,29 +245,31 @@ def cli() -> None:
 @click.option("--epochs", default=12, show_default=True, type=click.IntRange(min=1), help="Epochs (the peer's figures go to 12).")
 @click.option("--seed", default=11, show_default=True, type=int, help="Seed of the fresh synthetic set and of training.")
 @click.option("--out", default="runs/race", show_default=True, type=click.Path(file_okay=False), help="Folder for the set and the run.")
+@click.option("--model", default=RACE_RECIPE["model"], show_default=True, help="Model of the registry to train (yolopose-train models).")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(min=0), help="Data-loader workers.")
 @click.option("--docs", default=str(REPO / "docs" / "results"), show_default=True, type=click.Path(file_okay=False), help="Where to write train_race.md and train_race.png.")
 @click.option("--report-only", is_flag=True, help="Only write the table and plot of the run already in --out.")
-def race(epochs: int, seed: int, out: str, workers: int, docs: str, report_only: bool) -> None:
+def race(epochs: int, seed: int, out: str, model: str, workers: int, docs: str, report_only: bool) -> None:
     """Train from scratch on a fresh set and print AP per epoch / minute beside the peer's."""
     from yolopose.fileio import atomic_write_bytes, atomic_write_text
     from yolopose.training.synth import write_dataset
     from yolopose.training.trainer import TrainConfig, train
 
+    recipe = {**RACE_RECIPE, "model": model}
     root = Path(out)
     data = root / f"synth{seed}"
     run = root / "train"
     if not report_only:
         if not (data / "data.yaml").is_file():
             write_dataset(data, train=2400, val=200, imgsz=RACE_RECIPE["imgsz"], seed=seed, workers=max(workers, 1))
-        cfg = TrainConfig(data=str(data), epochs=epochs, seed=seed, workers=workers, val_interval=1, out=str(run), **RACE_RECIPE)
+        cfg = TrainConfig(data=str(data), epochs=epochs, seed=seed, workers=workers, val_interval=1, out=str(run), **recipe)
         train(cfg)
     elif not (run / "results.csv").is_file():
         raise click.ClickException(f"{run}: no results.csv to report; run without --report-only first")
     rows = _race_rows(run / "results.csv")
     machine = machine_description("cpu") + f"; CPU flags: {' '.join(cpu_features()) or '-'}"
-    text = render_race(rows, machine, seed, "train_race.png")
-    plot = plot_race(rows, run / "train_race.png")
+    text = render_race(rows, machine, seed, "train_race.png", recipe)
+    plot = plot_race(rows, run / "train_race.png", model)
     for folder in (Path(docs), root):
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write_text(folder / "train_race.md", text)

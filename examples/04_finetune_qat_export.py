@@ -59,7 +59,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default=None, help="your dataset (COCO folder, YOLO-pose folder or YAML); default: synthetic")
     p.add_argument("--weights", default=None, help="checkpoint to fine-tune from (default: train --model from scratch)")
-    p.add_argument("--model", default="yolov5n-pose", help="architecture when no --weights is given")
+    p.add_argument("--model", default="yolov5n-pose-dense", help="architecture when no --weights is given")
     p.add_argument("--imgsz", type=int, default=320)
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--qat-epochs", type=int, default=5)

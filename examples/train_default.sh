@@ -15,7 +15,8 @@
 set -euo pipefail
 
 RUN_DIR=${1:-runs/default}
-MODEL=${MODEL:-yolov5n-pose}       # SiLU + Focus: learns ~3x faster per epoch than -lite here
+MODEL=${MODEL:-yolov5n-pose-dense} # SiLU + Focus, keypoint branch of two 3x3 convs: learns keypoints
+                                  # faster than the depthwise branch (docs/training.md)
 IMGSZ=${IMGSZ:-256}
 TRAIN_IMAGES=${TRAIN_IMAGES:-2400}
 VAL_IMAGES=${VAL_IMAGES:-200}
@@ -26,7 +27,7 @@ NBS=${NBS:-16}                    # nominal batch = batch: one optimizer step pe
 OPTIMIZER=${OPTIMIZER:-adamw}     # AdamW converges faster than SGD on a short CPU run from scratch
                                   # (biases warm down from lr 0.1 during warmup, as with SGD)
 LR0=${LR0:-0.002}
-LRF=${LRF:-0.2}                   # final lr = LR0 * LRF (cosine)
+LRF=${LRF:-0.01}                  # final lr = LR0 * LRF (cosine; 0.01 anneals a short run further than 0.2)
 WARMUP_EPOCHS=${WARMUP_EPOCHS:-1}
 VAL_INTERVAL=${VAL_INTERVAL:-5}
 WORKERS=${WORKERS:-2}

@@ -29,7 +29,7 @@ EXPECTED_NAMES = [
     f"yolov5{size}{family}{variant}"
     for family, sizes in (("6-pose", "nsml"), ("-pose", "ns"))
     for size in sizes
-    for variant in ("", "-lite")
+    for variant in ("", "-lite", "-dense")
 ]
 
 # paper Table 1: params and GMACs at 960x960 (BN folded, batch 1)
@@ -66,6 +66,7 @@ def test_config_facts(name):
     assert cfg.strides == ((8, 16, 32, 64) if p6 else (8, 16, 32))
     assert cfg.num_anchors == 3 and cfg.num_keypoints == 17 and cfg.num_classes == 1
     lite = name.endswith("-lite")
+    assert cfg.kpt_head_convs == (2 if name.endswith("-dense") else 0)
     assert cfg.activation == ("relu" if lite else "silu")
     assert cfg.stem == ("conv" if lite else "focus")
     if p6:
@@ -120,6 +121,21 @@ def test_lite_variant_has_relu_and_no_silu():
     kinds = {type(m).__name__ for m in model.modules()}
     assert "ReLU" in kinds and "SiLU" not in kinds
     assert "SiLU" in {type(m).__name__ for m in create_model("yolov5n-pose").modules()}
+
+
+def test_dense_variant_keypoint_branch_has_full_convs_only():
+    """-dense: per level two full 3x3 convs of channels(256) (64 for n), no grouped conv in the
+    keypoint branch; box/obj/cls still read the level feature; the output convs read the branch."""
+    model = create_model("yolov5n-pose-dense")
+    for branch, det, kxy, kconf in zip(model.head.kpt, model.head.det, model.head.kpt_xy, model.head.kpt_conf):
+        convs = [m for m in branch.modules() if isinstance(m, torch.nn.Conv2d)]
+        assert [(c.in_channels, c.out_channels, c.kernel_size, c.groups) for c in convs] == [
+            (det.in_channels, 64, (3, 3), 1), (64, 64, (3, 3), 1)]
+        assert kxy.in_channels == kconf.in_channels == 64
+    stock = create_model("yolov5n-pose")
+    assert any(m.groups > 1 for m in stock.head.kpt.modules() if isinstance(m, torch.nn.Conv2d))
+    with pytest.raises(ConfigError, match="head_layout 'split'"):
+        ModelConfig.from_dict({**get_config("yolov5n-pose-dense").to_dict(), "head_layout": "official"})
 
 
 # ---------------------------------------------------------------------- forward

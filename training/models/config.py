@@ -11,6 +11,9 @@ Registered families (paper Sec. 3 and Table 1):
 - ``yolov5{n,s}-pose``: P5 edge variants, 3 levels (strides 8/16/32), standard YOLOv5 anchors.
 - every name also as ``...-lite``: ReLU instead of SiLU and a stride-2 3x3 convolution stem in
   place of Focus (int8-friendly; ReLU runs ~2x faster in OpenVINO int8 on this CPU).
+- every name also as ``...-dense``: a keypoint branch of two full 3x3 convolutions (64 channels
+  for ``n``) instead of the 11-layer depthwise stack: about the same cost, and int8 ranges that
+  suit per-tensor quantization.
 """
 from __future__ import annotations
 
@@ -54,6 +57,11 @@ class ModelConfig:
       feature and one on the keypoint branch are concatenated and read as ``(na, 5 + nc + 3K)``,
       so some anchors' boxes come from the keypoint branch. Both layouts return the same split
       ``(det, kpt_xy, kpt_conf)`` outputs; ``"official"`` exists to load the authors' weights.
+    - ``kpt_head_convs``: when > 0, the keypoint branch is this many full 3x3 ConvBNAct layers of
+      ``kpt_head_width`` (full-size) channels instead of the depthwise stack (the ``-dense``
+      variants). Full convolutions mix every channel of a level, so the branch's activations keep
+      similar ranges per channel: per-tensor int8 ranges do not crush them as they crush the
+      depthwise stack's (docs/training.md).
     - ``spp_activation`` / ``kpt_head_activation``: activation of the SPP block / of the keypoint
       branch when it differs from ``activation`` (the official ``ti_lite`` models keep SiLU there).
     """
@@ -75,6 +83,8 @@ class ModelConfig:
     head_layout: str = "split"
     spp_activation: Optional[str] = None
     kpt_head_activation: Optional[str] = None
+    kpt_head_convs: int = 0
+    kpt_head_width: int = 256
 
     def __post_init__(self) -> None:
         def fail(msg: str) -> None:
@@ -92,6 +102,10 @@ class ModelConfig:
             fail(f"head_layout {self.head_layout!r} is not one of {HEAD_LAYOUTS}")
         if self.kpt_head_blocks < 0:
             fail("kpt_head_blocks must be >= 0")
+        if self.kpt_head_convs < 0 or self.kpt_head_width <= 0:
+            fail("kpt_head_convs must be >= 0 and kpt_head_width > 0")
+        if self.kpt_head_convs and self.head_layout != "split":
+            fail("a dense keypoint branch (kpt_head_convs > 0) needs head_layout 'split'")
         if self.num_keypoints <= 0 or self.num_classes <= 0:
             fail("num_keypoints and num_classes must be positive")
         if len(self.stages) < 3:
@@ -184,7 +198,11 @@ _P6_STAGES = ((128, 3), (256, 9), (512, 9), (768, 3), (1024, 3))
 _P5_STAGES = ((128, 3), (256, 9), (512, 9), (1024, 3))
 
 #: variant suffix -> field overrides
-_VARIANTS: Dict[str, Dict[str, Any]] = {"": {}, "-lite": {"activation": "relu", "stem": "conv"}}
+_VARIANTS: Dict[str, Dict[str, Any]] = {
+    "": {},
+    "-lite": {"activation": "relu", "stem": "conv"},
+    "-dense": {"kpt_head_convs": 2},
+}
 
 
 def register_model(config: ModelConfig) -> ModelConfig:

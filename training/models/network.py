@@ -118,7 +118,9 @@ class PoseHead(nn.Module):
     x, y (``na * 2K``) and keypoint confidence (``na * K``). Split this way, each exported tensor
     gets its own int8 range; the parameter count equals the official single ``na * 3K`` conv.
 
-    With ``kpt_head_depthwise=False`` the keypoint branch is empty (the 1x1 keypoint convs read the
+    With ``kpt_head_convs > 0`` the branch is that many full 3x3 ConvBNAct layers of
+    ``channels(kpt_head_width)`` channels instead (the ``-dense`` models).
+    With ``kpt_head_depthwise=False`` (and no dense convs) the keypoint branch is empty (the 1x1 keypoint convs read the
     level feature). With ``head_layout="official"`` each output is a :class:`TwoSourceConv`
     (see there); the outputs are the same three tensors per level in both layouts."""
 
@@ -127,14 +129,19 @@ class PoseHead(nn.Module):
         na, k, nc = cfg.num_anchors, cfg.num_keypoints, cfg.num_classes
         act = cfg.kpt_head_activation or cfg.activation
         self.layout = cfg.head_layout
-        branches = []
+        branches, kpt_channels = [], []
+        width = cfg.channels(cfg.kpt_head_width)
         for c in channels:
             layers: List[nn.Module] = []
-            if cfg.kpt_head_depthwise:
+            if cfg.kpt_head_convs:
+                for i in range(cfg.kpt_head_convs):
+                    layers.append(ConvBNAct(c if i == 0 else width, width, 3, act=act))
+            elif cfg.kpt_head_depthwise:
                 for _ in range(cfg.kpt_head_blocks):
                     layers += [DWConvBNAct(c, 3, act=act), ConvBNAct(c, c, 1, act=act)]
                 layers.append(DWConvBNAct(c, 3, act=act))
             branches.append(nn.Sequential(*layers))
+            kpt_channels.append(width if cfg.kpt_head_convs else c)
         self.kpt = nn.ModuleList(branches)
         if self.layout == "official":
             split = official_channel_split(na, nc, k)
@@ -143,8 +150,8 @@ class PoseHead(nn.Module):
             self.kpt_conf = nn.ModuleList(TwoSourceConv(c, *split["kpt_conf"]) for c in channels)
         else:
             self.det = nn.ModuleList(nn.Conv2d(c, na * (5 + nc), 1) for c in channels)
-            self.kpt_xy = nn.ModuleList(nn.Conv2d(c, na * 2 * k, 1) for c in channels)
-            self.kpt_conf = nn.ModuleList(nn.Conv2d(c, na * k, 1) for c in channels)
+            self.kpt_xy = nn.ModuleList(nn.Conv2d(c, na * 2 * k, 1) for c in kpt_channels)
+            self.kpt_conf = nn.ModuleList(nn.Conv2d(c, na * k, 1) for c in kpt_channels)
 
     def forward(self, feats: List[torch.Tensor]) -> List[LevelOutput]:
         outs = []

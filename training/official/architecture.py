@@ -245,7 +245,7 @@ def official_config(weights: OfficialWeights) -> Tuple[ModelConfig, OfficialLayo
     width_mult = float((weights.yaml or {}).get("width_multiple", 1.0))
     for name in list_models():
         reg = get_config(name)
-        if name.endswith("-lite") or reg.num_levels != n:
+        if name.endswith("-lite") or reg.kpt_head_convs or reg.num_levels != n:
             continue
         trial = dataclasses.replace(
             candidate, depth_multiple=reg.depth_multiple, width_multiple=reg.width_multiple,
