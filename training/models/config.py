@@ -12,8 +12,9 @@ Registered families (paper Sec. 3 and Table 1):
 - every name also as ``...-lite``: ReLU instead of SiLU and a stride-2 3x3 convolution stem in
   place of Focus (int8-friendly; ReLU runs ~2x faster in OpenVINO int8 on this CPU).
 - every name also as ``...-dense``: a keypoint branch of two full 3x3 convolutions (64 channels
-  for ``n``) instead of the 11-layer depthwise stack: about the same cost, and int8 ranges that
-  suit per-tensor quantization.
+  for ``n``) instead of the 11-layer depthwise stack: 10% more MACs, fewer parameters, and
+  keypoints learned earlier from scratch (docs/training.md). Post-training int8 is not better
+  for it: it still needs QAT.
 """
 from __future__ import annotations
 
@@ -59,9 +60,7 @@ class ModelConfig:
       ``(det, kpt_xy, kpt_conf)`` outputs; ``"official"`` exists to load the authors' weights.
     - ``kpt_head_convs``: when > 0, the keypoint branch is this many full 3x3 ConvBNAct layers of
       ``kpt_head_width`` (full-size) channels instead of the depthwise stack (the ``-dense``
-      variants). Full convolutions mix every channel of a level, so the branch's activations keep
-      similar ranges per channel: per-tensor int8 ranges do not crush them as they crush the
-      depthwise stack's (docs/training.md).
+      variants).
     - ``spp_activation`` / ``kpt_head_activation``: activation of the SPP block / of the keypoint
       branch when it differs from ``activation`` (the official ``ti_lite`` models keep SiLU there).
     """
