@@ -48,6 +48,9 @@ class Format:
     name: str = ""
     precisions: Tuple[str, ...] = ("fp32", "fp16", "int8")
     supports_dynamic_batch: bool = True
+    #: int8 convolutions add u8 x s8 products in 16-bit pairs on x86 without VNNI (saturating there:
+    #: :func:`yolopose.cpu.int8_dot_saturates`)
+    int8_saturates_without_vnni: bool = False
     verify_with: Mapping[str, Any] = {}
 
     def artifact_path(self, job: "ExportJob", precision: str) -> Path:

@@ -7,6 +7,8 @@ from typing import Dict, Optional, Sequence, Tuple
 
 from yolopose.errors import ConfigError
 
+from .verify import FP32_TOLERANCE_PX, FP32_TOLERANCE_REL
+
 __all__ = ["PRECISIONS", "ExportOptions", "ExportResult", "select_precisions"]
 
 PRECISIONS = ("fp32", "fp16", "int8")
@@ -45,7 +47,8 @@ class ExportOptions:
     qat: bool = False
     out: Path = Path("exports")
     verify: bool = True
-    fp32_tolerance_px: float = 1e-2
+    fp32_tolerance_px: float = FP32_TOLERANCE_PX  # fp32 keypoints may differ from torch's by this
+    fp32_tolerance_rel: float = FP32_TOLERANCE_REL  # plus this fraction of their reach (verify.KeypointComparison)
     min_keypoint_oks: float = 0.9  # below this agreement with torch an artifact is flagged (see verify)
     simplify: bool = True
     seed: int = 0

@@ -14,7 +14,16 @@ from yolopose.metadata import OUTPUT_KINDS
 from yolopose.ops import Candidates, decode
 from yolopose.tracking import oks_matrix
 
-__all__ = ["KeypointComparison", "compare_keypoints", "run_artifact"]
+__all__ = ["FP32_TOLERANCE_PX", "FP32_TOLERANCE_REL", "KeypointComparison", "compare_keypoints", "run_artifact"]
+
+#: An fp32 artifact's keypoints may differ from torch's by this many pixels ...
+FP32_TOLERANCE_PX = 1e-2
+#: ... plus this fraction of the reach of their output channel: the largest offset from its cell
+#: that torch gives that keypoint coordinate on the verification images. Keypoints are linear in
+#: the raw outputs, and float32 rounding (other kernels, fused batch norm) is relative to the size
+#: of the terms a channel sums: background cells of a trained model put keypoints thousands of
+#: pixels away, where 1e-7 relative rounding is a tenth of a pixel.
+FP32_TOLERANCE_REL = 1e-4
 
 
 def _levels(flat: Sequence[np.ndarray]) -> List[Tuple[np.ndarray, ...]]:
@@ -44,12 +53,26 @@ class KeypointComparison:
     background cells; the OKS says whether a user will see the same poses. 1.0 is identical;
     measured on the bundled 256 px model: post-training int8 (3% of the fp32 keypoint AP left)
     0.52-0.68, its QAT int8 (88% left) 0.95-0.97.
+
+    ``tolerance_used``: the largest ratio of a keypoint coordinate's error to its allowance,
+    ``tolerance_px + tolerance_rel * reach`` (``reach``: the largest offset from its cell, in
+    pixels, that torch gives that output channel on these inputs); below 1 the artifact agrees
+    with torch to float32 rounding. ``worst_px`` / ``worst_reach_px``: that coordinate's error and
+    its channel's reach.
     """
 
     max_px: float
     mean_px: float
     oks: float
     candidates: int
+    tolerance_used: float
+    worst_px: float
+    worst_reach_px: float
+
+    @property
+    def allowance_px(self) -> float:
+        """The error allowed at the worst coordinate (``worst_px / tolerance_used``)."""
+        return self.worst_px / self.tolerance_used if self.tolerance_used > 0 else float("nan")
 
 
 def compare_keypoints(
@@ -58,17 +81,38 @@ def compare_keypoints(
     strides: Sequence[int],
     anchors,
     conf: float = 0.25,
+    tolerance_px: float = FP32_TOLERANCE_PX,
+    tolerance_rel: float = FP32_TOLERANCE_REL,
 ) -> KeypointComparison:
     """Decode both sides once at every anchor (no threshold, so both give the same candidates in
-    the same order) and compare them (:class:`KeypointComparison`)."""
+    the same order) and compare them (:class:`KeypointComparison`; ``tolerance_px`` and
+    ``tolerance_rel`` set the allowance behind its ``tolerance_used``)."""
     got = decode(_levels(outputs), strides, anchors, conf_threshold=0.0)
     ref = decode(_levels(reference), strides, anchors, conf_threshold=0.0)
     if any(g.keypoints.shape != r.keypoints.shape for g, r in zip(got, ref)):
         raise ModelError("artifact and torch decode to different candidate counts (NaN outputs?)")
     err = np.concatenate([np.abs(g.keypoints[..., :2] - r.keypoints[..., :2]).ravel() for g, r in zip(got, ref)])
-    max_px, mean_px = (float(err.max()), float(err.mean())) if np.all(np.isfinite(err)) else (float("inf"), float("inf"))
     oks, candidates = _agreement(got, ref, conf)
-    return KeypointComparison(max_px, mean_px, oks, candidates)
+    if not np.all(np.isfinite(err)):
+        inf = float("inf")
+        return KeypointComparison(inf, inf, oks, candidates, inf, inf, float("nan"))
+    used, worst_px, worst_reach = _tolerance_used(outputs, reference, strides, tolerance_px, tolerance_rel)
+    return KeypointComparison(float(err.max()) if err.size else 0.0, float(err.mean()) if err.size else 0.0,
+                              oks, candidates, used, worst_px, worst_reach)
+
+
+def _tolerance_used(outputs, reference, strides, tolerance_px: float, tolerance_rel: float) -> Tuple[float, float, float]:
+    """``(tolerance_used, worst_px, worst_reach_px)`` of :class:`KeypointComparison`, from the raw
+    keypoint outputs (a keypoint moves ``2 * stride`` pixels per unit of its raw output)."""
+    best = (0.0, 0.0, 0.0)
+    for (_, kxy, _), (_, ref_kxy, _), stride in zip(_levels(outputs), _levels(reference), strides):
+        err = 2.0 * stride * np.abs(kxy.astype(np.float64) - ref_kxy)
+        reach = 2.0 * stride * np.abs(ref_kxy).max(axis=(0, 1, 2))  # per channel
+        used = err / (tolerance_px + tolerance_rel * reach)
+        if used.size and used.max() > best[0]:
+            i = np.unravel_index(int(used.argmax()), used.shape)
+            best = (float(used[i]), float(err[i]), float(reach[i[-1]]))
+    return best
 
 
 def _agreement(got: Sequence[Candidates], ref: Sequence[Candidates], conf: float) -> Tuple[float, int]:

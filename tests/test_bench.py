@@ -396,3 +396,13 @@ def test_cpu_model_of_a_raspberry_pi():
     x86 = "model name\t: Intel(R) Core(TM) i7\nflags\t\t: fpu sse avx avx2 fma avx512_vnni\n"
     assert cpu_model(x86, board="") == "Intel(R) Core(TM) i7"
     assert cpu_features(x86) == ["avx", "avx2", "fma", "avx512_vnni"]
+
+
+def test_int8_saturation_is_x86_without_vnni_only():
+    from yolopose.cpu import int8_dot_saturates
+
+    avx2 = "model name\t: AMD EPYC\nflags\t\t: fpu sse avx avx2 fma\n"
+    assert int8_dot_saturates(avx2)
+    assert not int8_dot_saturates(avx2.replace("fma", "fma avx512f avx512_vnni"))
+    assert not int8_dot_saturates(avx2.replace("fma", "fma avx_vnni"))
+    assert not int8_dot_saturates("Features\t: fp asimd asimddp\nCPU implementer\t: 0x41\n")  # ARM

@@ -138,6 +138,7 @@ def _fp16(fp32):
 @register_format
 class OnnxFormat(Format):
     name = "onnx"
+    int8_saturates_without_vnni = True
     verify_with = {"backend": "onnxruntime"}
 
     def artifact_path(self, job: "ExportJob", precision: str) -> Path:

@@ -48,6 +48,7 @@ def _quantize(job: "ExportJob", model):
 @register_format
 class OpenVinoFormat(Format):
     name = "openvino"
+    int8_saturates_without_vnni = True
     # f32 arithmetic whatever the artifact's precision: on CPUs with AMX/AVX512-BF16 the CPU
     # plugin otherwise computes in bfloat16, and verification measures the artifact, not that choice
     verify_with = {"backend": "openvino", "runtime_options": {"config": {"INFERENCE_PRECISION_HINT": "f32"}}}
