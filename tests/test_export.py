@@ -150,6 +150,10 @@ def test_int8_onnx_carries_the_tflite_ranges(exported):
     assert {"QuantizeLinear", "DequantizeLinear"} <= ops
     int8_weights = [i for i in proto.graph.initializer if numpy_helper.to_array(i).dtype == np.int8 and i.dims and len(i.dims) == 4]
     assert int8_weights, "weights should be stored as int8 initializers"
+    from yolopose.cpu import int8_dot_saturates
+
+    if int8_dot_saturates():
+        pytest.skip("onnxruntime's int8 convolutions saturate on x86 without VNNI (yolopose.cpu.int8_dot_saturates)")
     images = np.random.default_rng(11).integers(0, 256, (1, IMGSZ, IMGSZ, 3), dtype=np.uint8)
     fp32 = _torch_raw(model, images)
     onnx_q, _ = _sdk_raw(by[("onnx", "int8")].path, images)

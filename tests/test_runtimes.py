@@ -84,7 +84,9 @@ def test_runtime_runs_and_reports(backend, suffix, request):
 
 def test_int8_tflite_reports_its_quantization():
     _require("tflite")
-    with load_runtime(FIX / "tiny_raw_int8.tflite") as rt:
+    # built-in kernels: XNNPACK computes the fixture's int8 MEAN 0.66 off on an AVX2-only EPYC
+    # (exact with VNNI); real int8 models under XNNPACK: test_default_model, test_export
+    with load_runtime(FIX / "tiny_raw_int8.tflite", xnnpack=False) as rt:
         _check_constants(rt, rt.run(_zeros_input(rt)))
         assert rt.inputs[0].quant.zero_point == -128 and abs(rt.inputs[0].quant.scale - 1 / 255) < 1e-9
         assert len(rt.quantization) == 7
