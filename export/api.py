@@ -155,12 +155,13 @@ def export(
                     result.notes = (*result.notes, _drift_warning(result))
                 if precision == "fp32":
                     used = f" ({c.tolerance_used:.2g} of the fp32 allowance)"
-                if precision == "fp32" and not c.tolerance_used < 1.0:  # NaN fails too
-                    raise ExportError(
-                        f"{artifact.path}: fp32 {name} keypoints differ from torch by {c.worst_px:.4g} px in an output "
-                        f"channel that reaches {c.worst_reach_px:.4g} px from its cells (allowed: {options.fp32_tolerance_px:g} px + "
-                        f"{options.fp32_tolerance_rel:g} x that distance = {c.allowance_px:.4g} px)"
-                    )
+                    if not c.tolerance_used < 1.0:  # NaN fails too
+                        raise ExportError(
+                            f"{artifact.path}: fp32 {name} keypoints differ from torch by {c.worst_px:.4g} px in an "
+                            f"output channel that reaches {c.worst_reach_px:.4g} px from its cells (allowed: "
+                            f"{options.fp32_tolerance_px:g} px + {options.fp32_tolerance_rel:g} x that distance = "
+                            f"{c.allowance_px:.4g} px)"
+                        )
             for note in artifact.notes:
                 log(f"[{name} {precision}] {note}")
             err = "" if result.kpt_err_max_px is None else (

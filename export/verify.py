@@ -97,8 +97,7 @@ def compare_keypoints(
         inf = float("inf")
         return KeypointComparison(inf, inf, oks, candidates, inf, inf, float("nan"))
     used, worst_px, worst_reach = _tolerance_used(outputs, reference, strides, tolerance_px, tolerance_rel)
-    return KeypointComparison(float(err.max()) if err.size else 0.0, float(err.mean()) if err.size else 0.0,
-                              oks, candidates, used, worst_px, worst_reach)
+    return KeypointComparison(float(err.max()), float(err.mean()), oks, candidates, used, worst_px, worst_reach)
 
 
 def _tolerance_used(outputs, reference, strides, tolerance_px: float, tolerance_rel: float) -> Tuple[float, float, float]:

@@ -94,6 +94,5 @@ def int8_dot_saturates(cpuinfo: Optional[str] = None) -> bool:
     CPUs, ARM and in TFLite (XNNPACK). Measured on an AVX2-only EPYC with the tiny test network:
     12.5 px keypoint error, 1.0 px with the same weights in 7 bits (OpenVINO's documented workaround).
     """
-    info = _cpuinfo_fields(cpuinfo)
-    flags = set((info.get("flags") or "").split())
-    return "avx2" in flags and not any(f in flags for f in _X86_INT8_DOT_FLAGS)
+    flags = set(cpu_features(cpuinfo))
+    return "avx2" in flags and not flags.intersection(_X86_INT8_DOT_FLAGS)

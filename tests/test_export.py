@@ -143,6 +143,8 @@ def test_int8_onnx_carries_the_tflite_ranges(exported):
     import onnx
     from onnx import numpy_helper
 
+    from yolopose.cpu import int8_dot_saturates
+
     model, results = exported
     by = {(r.format, r.precision): r for r in results}
     proto = onnx.load(str(by[("onnx", "int8")].path))
@@ -150,8 +152,6 @@ def test_int8_onnx_carries_the_tflite_ranges(exported):
     assert {"QuantizeLinear", "DequantizeLinear"} <= ops
     int8_weights = [i for i in proto.graph.initializer if numpy_helper.to_array(i).dtype == np.int8 and i.dims and len(i.dims) == 4]
     assert int8_weights, "weights should be stored as int8 initializers"
-    from yolopose.cpu import int8_dot_saturates
-
     if int8_dot_saturates():
         pytest.skip("onnxruntime's int8 convolutions saturate on x86 without VNNI (yolopose.cpu.int8_dot_saturates)")
     images = np.random.default_rng(11).integers(0, 256, (1, IMGSZ, IMGSZ, 3), dtype=np.uint8)
