@@ -63,7 +63,8 @@ def _drift_warning(result: ExportResult) -> str:
     advice = _DRIFT_ADVICE.get(result.quantization or "", "check the artifact with `yolopose eval` before shipping it")
     if result.precision == "int8" and get_format(result.format).int8_saturates_without_vnni and int8_dot_saturates():
         advice = (f"this CPU has no VNNI, where {result.format}'s int8 convolutions saturate (16-bit pair sums): "
-                  f"verify on the target device (VNNI x86, ARM) before judging the artifact; {advice}")
+                  f"verify on the target device (VNNI x86, ARM) before judging the artifact, or export with "
+                  f"--int8-weight-bits 7 for CPUs like this one; {advice}")
     return (f"warning: keypoints drift from torch's (OKS {result.kpt_oks:.3f} over {result.kpt_oks_candidates} "
             f"candidates torch scores >= 0.25; 1.0 = identical): {advice}")
 
@@ -79,6 +80,7 @@ def export(
     calib: Optional[PathLike] = None,
     calib_images: int = 64,
     qat: bool = False,
+    int8_weight_bits: int = 8,
     batch: int = 1,
     dynamic: bool = False,
     out: PathLike = "exports",
@@ -95,7 +97,8 @@ def export(
     ``int8=True`` / ``fp16=True`` add those precisions to ``precisions``; fp32 is written when
     listed, or when nothing else is asked for (:func:`~yolopose.export.options.select_precisions`).
     ``qat=True`` requires a QAT checkpoint (``yolopose-train qat``) and takes the int8
-    quantization from it. Every artifact
+    quantization from it. ``int8_weight_bits=7`` writes the int8 ONNX/OpenVINO weights in 7 bits,
+    for x86 CPUs without VNNI (where 8-bit weights saturate; the TFLite keeps 8). Every artifact
     carries :class:`~yolopose.metadata.ModelMetadata` and, with ``verify``, is run with its engine
     on fixed inputs and compared with torch (fp32 must agree within 1e-2 px, else
     :class:`ExportError`); an artifact whose keypoints agree with torch's by an OKS below
@@ -110,7 +113,7 @@ def export(
         imgsz=None if imgsz is None else as_hw(imgsz),
         precisions=select_precisions(precisions, fp16=fp16, int8=int8), batch=batch, dynamic=dynamic,
         calib=None if calib is None else os.fspath(calib), calib_images=calib_images,
-        qat=qat, out=Path(out), verify=verify, simplify=simplify, trained_on=trained_on, description=description,
+        qat=qat, int8_weight_bits=int8_weight_bits, out=Path(out), verify=verify, simplify=simplify, trained_on=trained_on, description=description,
         min_keypoint_oks=min_keypoint_oks,
     )
     source = load_source(weights, imgsz=options.imgsz)

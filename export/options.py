@@ -35,7 +35,9 @@ class ExportOptions:
     640). ``batch`` is a fixed batch size; ``dynamic=True`` makes the batch dimension dynamic (ONNX
     and OpenVINO; TFLite is always exported with a fixed batch). ``calib`` is a folder of images
     or a dataset folder (``None``: generated images). ``qat`` takes int8 ranges and weights from a
-    QAT checkpoint (and requires one).
+    QAT checkpoint (and requires one). ``int8_weight_bits=7`` stores the int8 ONNX and OpenVINO
+    weights on a 7-bit grid: x86 CPUs without VNNI add their int8 products in saturating 16-bit
+    pairs, which 7-bit weights cannot overflow (:func:`yolopose.cpu.int8_dot_saturates`).
     """
 
     imgsz: Optional[Tuple[int, int]] = None
@@ -45,6 +47,7 @@ class ExportOptions:
     calib: Optional[str] = None
     calib_images: int = 64
     qat: bool = False
+    int8_weight_bits: int = 8  # 7: int8 ONNX/OpenVINO for x86 CPUs without VNNI (the TFLite keeps 8)
     out: Path = Path("exports")
     verify: bool = True
     fp32_tolerance_px: float = FP32_TOLERANCE_PX  # fp32 keypoints may differ from torch's by this
@@ -61,6 +64,8 @@ class ExportOptions:
             raise ConfigError(f"precisions must be a non-empty subset of {PRECISIONS}, got {tuple(self.precisions)}")
         if self.batch < 1:
             raise ConfigError(f"batch must be >= 1, got {self.batch}")
+        if self.int8_weight_bits not in (7, 8):
+            raise ConfigError(f"int8_weight_bits must be 7 or 8, got {self.int8_weight_bits}")
         if self.calib_images < 1:
             raise ConfigError(f"calib_images must be >= 1, got {self.calib_images}")
 

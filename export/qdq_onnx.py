@@ -87,6 +87,34 @@ def _fold_weight_quantization(model) -> None:
     graph.node.extend(keep)
 
 
+def _narrow_weights(model, bits: int) -> int:
+    """Requantize every int8 weight initializer (behind a ``DequantizeLinear``) to ``bits`` bits:
+    ``q' = round(q / 2**(8 - bits))``, scale ``x 2**(8 - bits)``, so a weight moves by at most half
+    a step of its new grid. With 7-bit weights the u8 x s8 products x86 CPUs without VNNI add in
+    pairs into 16 bits (``vpmaddubsw``) cannot saturate: ``2 x 255 x 64 < 2**15`` (onnxruntime's
+    ``reduce_range``, NNCF's overflow fix). Returns the number of weights narrowed."""
+    from onnx import TensorProto, numpy_helper
+
+    graph = model.graph
+    factor = 2 ** (8 - bits)
+    constants = _constants(graph)
+    weights = {init.name for init in graph.initializer if init.data_type == TensorProto.INT8 and len(init.dims) > 1}
+    lo, hi = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+    done = 0
+    for node in graph.node:
+        if node.op_type != "DequantizeLinear" or node.input[0] not in weights or node.input[1] not in constants:
+            continue
+        q = constants[node.input[0]].astype(np.int32)
+        narrow = np.clip(np.floor(q / factor + 0.5), lo, hi).astype(np.int8)
+        scale = (constants[node.input[1]].astype(np.float64) * factor).astype(np.float32)
+        names = (f"{node.input[0]}_{bits}bit", f"{node.input[1]}_{bits}bit")
+        graph.initializer.extend([numpy_helper.from_array(narrow, names[0]), numpy_helper.from_array(scale, names[1])])
+        node.input[0], node.input[1] = names
+        done += 1
+    _drop_unused_initializers(graph)
+    return done
+
+
 def _constants(graph) -> dict:
     """Name -> array of every initializer and ``Constant`` node output."""
     from onnx import numpy_helper
@@ -185,10 +213,12 @@ def qdq_onnx(
     output_names: Sequence[str],
     opset: int,
     log: Callable[[str], None] = lambda message: None,
+    weight_bits: int = 8,
 ):
     """The QDQ ``onnx.ModelProto`` of ``converted`` (``convert_pt2e`` output taking NHWC float
     images): input ``images`` ``(B, 3, H, W)`` float32, outputs named ``output_names``; a fixed
-    ``batch`` or ``None`` for a dynamic one. Without onnxsim the weights may stay float constants
+    ``batch`` or ``None`` for a dynamic one. ``weight_bits=7`` narrows the weights to 7 bits
+    (for x86 CPUs without VNNI, see :func:`_narrow_weights`). Without onnxsim the weights may stay float constants
     behind their ``QuantizeLinear`` (same arithmetic, slower to load)."""
     import onnx
     from torchao.quantization.pt2e import allow_exported_model_train_eval
@@ -201,6 +231,8 @@ def qdq_onnx(
     model = simplified(traced_onnx(_NchwInput(converted).eval(), imgsz, batch, output_names, opset), log)
     _fold_weight_quantization(model)
     model = simplified(model, log)  # drops the constants the folded weights came from
+    if weight_bits != 8:
+        log(f"int8 ONNX: {_narrow_weights(model, weight_bits)} weights narrowed to {weight_bits} bits")
     _quantize_biases(model)
     _uint8_activations(model)
     onnx.checker.check_model(model, full_check=True)

@@ -303,3 +303,39 @@ def test_a_registered_extra_format_is_exported_and_verified(tmp_path):
         _FORMATS.unregister("onnx-copy")
     with pytest.raises(ConfigError, match="unknown export format 'onnx-copy'"):
         get_format("onnx-copy")
+
+
+@pytest.mark.slow
+def test_7bit_weights_keep_int8_onnx_and_openvino_on_every_x86(tmp_path):
+    """``int8_weight_bits=7``: the int8 ONNX weights lie on a 7-bit grid (within half a 7-bit step
+    of the 8-bit ones), the metadata says so, and the ONNX and OpenVINO artifacts agree with torch
+    as closely as int8 should, also on x86 without VNNI, where 8-bit weights saturate
+    (test_artifact_matches_torch_through_the_sdk skips there; measured 12.5 px)."""
+    import onnx
+    from onnx import numpy_helper
+
+    from yolopose.export import export
+    from yolopose.export.verify import compare_keypoints
+
+    model = tiny_model("silu")
+    ckpt = save_checkpoint(tmp_path / "tiny.pt", model=model, imgsz=IMGSZ)
+    results = {r.format: r for r in export(ckpt, ["onnx", "openvino"], imgsz=IMGSZ, int8=True, calib_images=8,
+                                           int8_weight_bits=7, out=tmp_path / "out")}
+    proto = onnx.load(str(results["onnx"].path))
+    weights = [numpy_helper.to_array(i) for i in proto.graph.initializer if i.data_type == onnx.TensorProto.INT8 and len(i.dims) == 4]
+    assert weights and all(w.min() >= -64 and w.max() <= 63 for w in weights)
+    assert max(int(np.abs(w).max()) for w in weights) > 32  # the grid is used, not squeezed further
+    images = np.random.default_rng(7).integers(0, 256, (1, IMGSZ, IMGSZ, 3), dtype=np.uint8)
+    reference = _torch_raw(model, images)
+    for fmt, r in results.items():
+        raw, meta = _sdk_raw(r.path, images)
+        assert meta.extra["int8_weight_bits"] == 7
+        err = compare_keypoints(raw, reference, model.strides, model.anchors).max_px
+        assert err < 6.0, (fmt, err)  # the int8 tolerance of test_artifact_matches_torch_through_the_sdk
+
+
+def test_int8_weight_bits_must_be_7_or_8():
+    from yolopose.export.options import ExportOptions
+
+    with pytest.raises(ConfigError, match="int8_weight_bits"):
+        ExportOptions(int8_weight_bits=4)

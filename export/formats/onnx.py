@@ -20,7 +20,7 @@ from .._registry import Artifact, Format, register_format
 if TYPE_CHECKING:  # pragma: no cover
     from ..job import ExportJob
 
-__all__ = ["OnnxFormat", "fp32_onnx", "int8_onnx", "simplified", "traced_onnx", "OPSET"]
+__all__ = ["OnnxFormat", "fp32_onnx", "int8_onnx", "simplified", "traced_onnx", "weight_bits_info", "OPSET"]
 
 OPSET = 17
 
@@ -99,8 +99,14 @@ def int8_onnx(job: "ExportJob"):
     if "onnx_int8" not in job.cache:
         from ..qdq_onnx import qdq_onnx
 
-        job.cache["onnx_int8"] = qdq_onnx(job.int8_module, job.imgsz, job.batch, job.output_names, OPSET, job.log)
+        job.cache["onnx_int8"] = qdq_onnx(job.int8_module, job.imgsz, job.batch, job.output_names, OPSET, job.log,
+                                          weight_bits=job.options.int8_weight_bits)
     return job.cache["onnx_int8"]
+
+
+def weight_bits_info(job: "ExportJob", precision: str) -> dict:
+    """Metadata ``extra`` of an int8 ONNX/OpenVINO artifact: how many bits its weights use."""
+    return {"int8_weight_bits": job.options.int8_weight_bits} if precision == "int8" else {}
 
 
 def _toposort(model):
@@ -159,9 +165,11 @@ class OnnxFormat(Format):
 
             model = onnx.ModelProto()
             model.CopyFrom(int8_onnx(job))
-            notes.append("QDQ: per-channel int8 weights, int32 biases, activations on the int8 TFLite's grid (stored as uint8)")
+            bits = job.options.int8_weight_bits
+            weights = "int8 weights" if bits == 8 else f"int8 weights on a {bits}-bit grid (for x86 without VNNI)"
+            notes.append(f"QDQ: per-channel {weights}, int32 biases, activations on the int8 TFLite's grid (stored as uint8)")
             if job.quantization(precision) == "qat":
                 notes.append("from QAT: QAT-tuned weights and the activation ranges QAT learned")
-        meta = job.metadata(precision, input_layout="NCHW", opset=OPSET)
+        meta = job.metadata(precision, input_layout="NCHW", opset=OPSET, **weight_bits_info(job, precision))
         _save(_with_metadata(model, meta.to_json()), path)
         return Artifact(path, notes=notes)

@@ -17,7 +17,7 @@ from yolopose.fileio import atomic_dir
 from yolopose.metadata import METADATA_KEY
 
 from .._registry import Artifact, Format, register_format
-from .onnx import fp32_onnx, int8_onnx
+from .onnx import fp32_onnx, int8_onnx, weight_bits_info
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..job import ExportJob
@@ -37,12 +37,16 @@ def _ov_model(job: "ExportJob", onnx_model=None):
 
 def _quantize(job: "ExportJob", model):
     import nncf
+    from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters, OverflowFix
 
     batch = job.batch or 1
     cal = job.calibration
     n = len(cal.images) - len(cal.images) % batch
     items = [cal.float_nchw(i, i + batch) for i in range(0, n, batch)]
-    return nncf.quantize(model, nncf.Dataset(items), subset_size=len(items), preset=nncf.QuantizationPreset.MIXED)
+    # NNCF's overflow fix: 7-bit weights everywhere (its default: in the first layer only)
+    fix = OverflowFix.ENABLE if job.options.int8_weight_bits == 7 else OverflowFix.FIRST_LAYER
+    return nncf.quantize(model, nncf.Dataset(items), subset_size=len(items), preset=nncf.QuantizationPreset.MIXED,
+                         advanced_parameters=AdvancedQuantizationParameters(overflow_fix=fix))
 
 
 @register_format
@@ -65,10 +69,11 @@ class OpenVinoFormat(Format):
             notes.append("from QAT: converted from the int8 QDQ ONNX (QAT-tuned weights, QAT-learned ranges)")
         elif precision == "int8":
             model = _quantize(job, _ov_model(job))
-            notes.append("NNCF post-training quantization (mixed preset)")
+            notes.append("NNCF post-training quantization (mixed preset"
+                         + (", 7-bit weights)" if job.options.int8_weight_bits == 7 else ")"))
         else:
             model = _ov_model(job)
-        meta = job.metadata(precision, input_layout="NCHW")
+        meta = job.metadata(precision, input_layout="NCHW", **weight_bits_info(job, precision))
         model.set_rt_info(meta.to_json(), METADATA_KEY)
         stem = job.stem(precision)
         with atomic_dir(path) as tmp:
