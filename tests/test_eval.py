@@ -138,6 +138,14 @@ def test_eval_cli(tmp_path):
     summary = json.loads(metrics.read_text())
     assert summary["metrics"] == pytest.approx(coco_eval.evaluate(data, written))
     assert summary["settings"]["backend"] == "onnxruntime" and summary["settings"]["conf"] == 0.001
+    assert "keypoint_errors" not in summary
+
+    res = CliRunner().invoke(main, ["eval", str(model), "--data", str(data), "--images", str(images),
+                                    "--metrics", str(metrics), "--keypoint-errors", "--no-progress"])
+    assert res.exit_code == 0, res.output
+    assert "left_wrist" in res.output and "swapped" in res.output
+    errors = json.loads(metrics.read_text())["keypoint_errors"]
+    assert [k["name"] for k in errors["keypoints"]][:2] == ["nose", "left_eye"] and errors["people"] > 0
 
     (images / "img_2.png").unlink()
     res = CliRunner().invoke(main, ["eval", str(model), "--data", str(data), "--images", str(images), "--no-progress"])

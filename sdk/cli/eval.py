@@ -27,6 +27,9 @@ __all__ = ["eval_command"]
               help="Write the metrics (and settings) as JSON.")
 @click.option("--metrics-backend", type=click.Choice(["pycocotools", "numpy", "auto"]), default="pycocotools",
               show_default=True, help="Who computes the COCO metrics: pycocotools (extra 'eval') or its numpy port.")
+@click.option("--keypoint-errors", is_flag=True,
+              help="Also print each keypoint's error on the people found (score >= 0.25): median and p90 in % of "
+                   "the person's size, share with OKS >= 0.5, far off (> 25%), left/right swapped; kept in --metrics.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar on stderr.")
 @click.option("--engine", type=click.Choice(["process", "ray", "local"]), default="process", show_default=True,
               help="process: a loop here; ray: Ray Data actors (yolopose[ray]), same metrics; local: the batch pipeline in-process.")
@@ -43,6 +46,7 @@ def eval_command(
     json_path: Optional[str],
     metrics_path: Optional[str],
     metrics_backend: str,
+    keypoint_errors: bool,
     progress: bool,
     engine: str,
     actors: Optional[int],
@@ -55,6 +59,7 @@ def eval_command(
 
     \b
       yolopose eval s6_int8.tflite --data person_keypoints_val2017.json --images val2017/ --json dets.json
+      yolopose eval model.onnx --data val.json --images val/ --keypoint-errors   # which keypoints cost AP
     """
     from ..coco_eval import format_metrics
     from ..errors import YoloPoseError
@@ -71,8 +76,15 @@ def eval_command(
     click.echo(f"{model} ({s['backend']}) on {result.num_images} images of {data}: "
                f"{len(result.detections)} detections in {result.seconds:.1f} s; metrics by {s['metrics_backend']}")
     click.echo(format_metrics(result.metrics))
+    summary = result.to_dict()
+    if keypoint_errors:
+        from ..keypoint_errors import keypoint_errors as per_keypoint
+
+        report = per_keypoint(data, result.detections)
+        click.echo(report.table())
+        summary["keypoint_errors"] = report.to_dict()
     if json_path:
         click.echo(f"detections written to {json_path}")
     if metrics_path:
-        atomic_write_text(metrics_path, json.dumps(result.to_dict(), indent=2) + "\n")
+        atomic_write_text(metrics_path, json.dumps(summary, indent=2) + "\n")
         click.echo(f"metrics written to {metrics_path}")
