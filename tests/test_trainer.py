@@ -214,6 +214,16 @@ def test_resume_continues_exactly(data, tmp_path):
         assert x["train/kpt"] == pytest.approx(y["train/kpt"], rel=1e-4) and x["lr/weight"] == pytest.approx(y["lr/weight"])
     with pytest.raises(ConfigError, match="already finished"):
         train(TrainConfig(data=str(data), out=str(tmp_path / "half"), workers=0), resume=True)
+    with pytest.raises(ConfigError, match="4 epochs are done"):
+        train(TrainConfig(data=str(data), out=str(tmp_path / "half"), workers=0), resume=True, resume_epochs=4)
+    # a finished run extended by one epoch (`yolopose-train train --resume --epochs 5`): the schedule is 5 long now
+    res = CliRunner().invoke(train_cli, ["train", "--data", str(data), "--out", str(tmp_path / "half"), "--workers", "0",
+                                         "--resume", "--epochs", "5"])
+    assert res.exit_code == 0, res.output
+    longer = load_checkpoint(tmp_path / "half" / "last.pt")
+    assert longer["epoch"] == 4 and longer["train_args"]["epochs"] == 5
+    rows = read_results(tmp_path / "half" / "results.csv")
+    assert [r["epoch"] for r in rows] == [0, 1, 2, 3, 4] and rows[4]["lr/weight"] < rows[3]["lr/weight"]
 
 
 def test_resume_without_a_run_is_a_clear_error(data, tmp_path):

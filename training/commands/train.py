@@ -19,7 +19,9 @@ __all__ = ["train"]
 @click.option("--device", default="", show_default="auto", help="cpu, cuda, cuda:N or N; under torchrun each process takes its local rank's GPU.")
 @click.option("--workers", default=None, type=click.IntRange(min=0), help="Data-loader worker processes per process [default: min(4, cpus)].")
 @click.option("--out", default="runs/train", show_default=True, type=click.Path(file_okay=False), help="Run folder: last.pt, best.pt, results.csv, results.png.")
-@click.option("--resume", is_flag=True, help="Continue the run in --out from its last.pt (same schedule, optimizer and EMA state).")
+@click.option("--resume", is_flag=True,
+              help="Continue the run in --out from its last.pt (same schedule, optimizer and EMA state); with an "
+                   "explicit --epochs, the schedule is made that long from where the run stopped (shorter or longer).")
 @click.option("--optimizer", type=click.Choice(["sgd", "adamw"]), default="sgd", show_default=True,
               help="Nesterov SGD (the paper's), or AdamW (use --lr0 0.001; faster on short runs from scratch).")
 @click.option("--lr0", default=0.01, show_default=True, type=float, help="Initial learning rate.")
@@ -79,7 +81,8 @@ def train(
             warmup_min_iters=warmup_min_iters, val_interval=val_interval, seed=seed, augment=not no_augment, close_mosaic=close_mosaic,
             hyp=hyp_dict, amp=not no_amp, cache_dir=cache_dir,
         )
-        result = run_training(cfg, resume=resume)
+        given = click.get_current_context().get_parameter_source("epochs") == click.core.ParameterSource.COMMANDLINE
+        result = run_training(cfg, resume=resume, resume_epochs=epochs if resume and given else None)
     except YoloPoseError as exc:
         raise click.ClickException(str(exc)) from None
     if result.rank != 0:

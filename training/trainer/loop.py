@@ -65,21 +65,34 @@ def _echo(ctx: DistContext, text: str) -> None:
         print(text, flush=True)
 
 
-def _resolve_config(cfg: TrainConfig, resume: bool) -> Tuple[TrainConfig, Optional[Dict[str, Any]]]:
-    """On resume, the stored configuration wins (only device and workers may change)."""
+def _resolve_config(cfg: TrainConfig, resume: bool,
+                    resume_epochs: Optional[int] = None) -> Tuple[TrainConfig, Optional[Dict[str, Any]]]:
+    """On resume, the stored configuration wins (only device and workers may change, and the
+    length of the schedule with ``resume_epochs``)."""
     if not resume:
         cfg.check_model_source()
         return cfg, None
     ckpt = load_resume_checkpoint(cfg.out)
     stored = TrainConfig.from_dict(ckpt["train_args"], source=str(Path(cfg.out) / "last.pt"))
     stored = stored.replace(device=cfg.device, workers=cfg.workers, out=cfg.out)
-    if int(ckpt["epoch"]) + 1 >= stored.epochs:
+    done = int(ckpt["epoch"]) + 1
+    if resume_epochs is not None:
+        if resume_epochs <= done:
+            raise ConfigError(f"{Path(cfg.out) / 'last.pt'}: {done} epochs are done; a new schedule length "
+                              f"(--epochs {resume_epochs}) must be longer")
+        stored = stored.replace(epochs=resume_epochs)
+    elif done >= stored.epochs:
         raise ConfigError(f"{Path(cfg.out) / 'last.pt'}: training already finished ({stored.epochs} epochs); nothing to resume")
     return stored, ckpt
 
 
-def train(cfg: TrainConfig, resume: bool = False, callbacks: Sequence[Callback] = ()) -> TrainResult:
+def train(cfg: TrainConfig, resume: bool = False, callbacks: Sequence[Callback] = (),
+          resume_epochs: Optional[int] = None) -> TrainResult:
     """Train (or, with ``resume``, continue ``cfg.out/last.pt``) and return where results are.
+
+    ``resume_epochs`` makes a resumed run's schedule that many epochs long instead of the stored
+    length (to shorten or extend it; the cosine learning rate and ``close_mosaic`` follow the new
+    length from the epoch where the run stopped).
 
     Run under ``torchrun`` for several processes. Writes ``last.pt``, ``best.pt``,
     ``results.csv``, ``results.png`` and ``config.json`` into ``cfg.out`` (rank 0 only).
@@ -87,7 +100,7 @@ def train(cfg: TrainConfig, resume: bool = False, callbacks: Sequence[Callback] 
     start_time = time.perf_counter()
     ctx = init_distributed(cfg.device)
     try:
-        return _train(cfg, resume, callbacks, ctx, start_time)
+        return _train(cfg, resume, callbacks, ctx, start_time, resume_epochs)
     finally:
         shutdown(ctx)
 
@@ -102,8 +115,9 @@ class _Progress:
     best_path: Optional[Path] = None
 
 
-def _train(cfg: TrainConfig, resume: bool, callbacks: Sequence[Callback], ctx: DistContext, start_time: float) -> TrainResult:
-    cfg, ckpt = _resolve_config(cfg, resume)
+def _train(cfg: TrainConfig, resume: bool, callbacks: Sequence[Callback], ctx: DistContext, start_time: float,
+           resume_epochs: Optional[int] = None) -> TrainResult:
+    cfg, ckpt = _resolve_config(cfg, resume, resume_epochs)
     set_threads(ctx.world_size)
     out = Path(cfg.out)
     batch = _per_process_batch(cfg, ctx)
