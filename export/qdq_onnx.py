@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from yolopose.errors import ExportError
+
 __all__ = ["qdq_onnx"]
 
 #: the torch ops of a converted PT2E graph and the ONNX op each becomes
@@ -232,7 +234,11 @@ def qdq_onnx(
     _fold_weight_quantization(model)
     model = simplified(model, log)  # drops the constants the folded weights came from
     if weight_bits != 8:
-        log(f"int8 ONNX: {_narrow_weights(model, weight_bits)} weights narrowed to {weight_bits} bits")
+        narrowed = _narrow_weights(model, weight_bits)
+        if not narrowed:  # weights left as float constants (no onnxsim): nothing would be narrowed
+            raise ExportError(f"int8 ONNX: no int8 weight initializers to narrow to {weight_bits} bits "
+                              "(is onnxsim installed?)")
+        log(f"int8 ONNX: {narrowed} weights narrowed to {weight_bits} bits")
     _quantize_biases(model)
     _uint8_activations(model)
     onnx.checker.check_model(model, full_check=True)
