@@ -63,8 +63,9 @@ def _drift_warning(result: ExportResult) -> str:
     advice = _DRIFT_ADVICE.get(result.quantization or "", "check the artifact with `yolopose eval` before shipping it")
     if result.precision == "int8" and get_format(result.format).int8_saturates_without_vnni and int8_dot_saturates():
         advice = (f"this CPU has no VNNI, where {result.format}'s int8 convolutions saturate (16-bit pair sums): "
-                  f"verify on the target device (VNNI x86, ARM) before judging the artifact, or export with "
-                  f"--int8-weight-bits 7 for CPUs like this one; {advice}")
+                  f"verify on the target device (VNNI x86, ARM) before judging the artifact, or try "
+                  f"--int8-weight-bits 7 for CPUs like this one (QAT-tuned weights can lose more in 7 bits: "
+                  f"compare with `yolopose eval`); {advice}")
     return (f"warning: keypoints drift from torch's (OKS {result.kpt_oks:.3f} over {result.kpt_oks_candidates} "
             f"candidates torch scores >= 0.25; 1.0 = identical): {advice}")
 

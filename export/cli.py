@@ -41,9 +41,9 @@ def _parse_imgsz(value: Optional[str]):
 @click.option("--calib-images", default=64, show_default=True, type=click.IntRange(1), help="Calibration images to use.")
 @click.option("--qat", is_flag=True, help="Take int8 quantization from a QAT checkpoint (`yolopose-train qat`).")
 @click.option("--int8-weight-bits", type=click.Choice(["8", "7"]), default="8", show_default=True,
-              help="Bits of the int8 ONNX/OpenVINO weights. 7 for x86 CPUs without VNNI (AVX2 only), whose int8 "
-                   "convolutions saturate 16-bit sums of 8-bit products (`yolopose bench` prints the CPU's flags); "
-                   "the TFLite keeps 8.")
+              help="Bits of the int8 ONNX/OpenVINO weights. 7 can help on x86 CPUs without VNNI (AVX2 only), whose "
+                   "int8 convolutions saturate 16-bit sums of 8-bit products (`yolopose bench` prints the CPU's "
+                   "flags), but costs QAT-tuned weights accuracy: compare with `yolopose eval`. The TFLite keeps 8.")
 @click.option("--batch", default=1, show_default=True, type=click.IntRange(1), help="Fixed batch size.")
 @click.option("--dynamic", is_flag=True, help="Dynamic batch dimension (ONNX, OpenVINO).")
 @click.option("--out", "-o", default="exports", show_default=True, type=click.Path(file_okay=False), help="Output folder.")
