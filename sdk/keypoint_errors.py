@@ -21,8 +21,9 @@ from typing import Any, Dict, List, Mapping, Sequence
 
 import numpy as np
 
-from .coco_eval import GroundTruth, load_ground_truth
+from .coco_eval import GroundTruth, _num_keypoints, load_ground_truth
 from .keypoints import COCO_FLIP_INDEX, COCO_KEYPOINT_NAMES, oks_sigmas
+from .ops.nms import box_iou
 
 __all__ = ["FAR_OFF", "LARGE_AREA", "KeypointError", "KeypointErrors", "keypoint_errors"]
 
@@ -88,24 +89,23 @@ def _keypoint_names(gt: Mapping[str, Any], num: int) -> Sequence[str]:
     return COCO_KEYPOINT_NAMES if num == len(COCO_KEYPOINT_NAMES) else [f"kpt{i}" for i in range(num)]
 
 
-def _box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """IoU of one xywh box with each of ``boxes`` (N, 4) xywh."""
-    x1, y1 = np.maximum(box[0], boxes[:, 0]), np.maximum(box[1], boxes[:, 1])
-    x2 = np.minimum(box[0] + box[2], boxes[:, 0] + boxes[:, 2])
-    y2 = np.minimum(box[1] + box[3], boxes[:, 1] + boxes[:, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    return inter / np.maximum(box[2] * box[3] + boxes[:, 2] * boxes[:, 3] - inter, 1e-9)
+def _xyxy(items: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    """The COCO ``bbox`` (xywh) of each item as an ``(N, 4)`` xyxy array."""
+    boxes = np.asarray([item["bbox"] for item in items], dtype=np.float64).reshape(-1, 4)
+    boxes[:, 2:] += boxes[:, :2]
+    return boxes
 
 
 def _matches(people: List[Mapping[str, Any]], dets: List[Mapping[str, Any]], iou: float):
     """(person, detection) pairs: detections by falling score, each to the free person it overlaps most."""
     if not people or not dets:
         return []
-    boxes = np.asarray([p["bbox"] for p in people], dtype=np.float64)
+    dets = sorted(dets, key=lambda d: -float(d["score"]))
+    overlaps = np.nan_to_num(box_iou(_xyxy(dets), _xyxy(people)), nan=0.0)  # NaN: empty boxes
     free = np.ones(len(people), dtype=bool)
     pairs = []
-    for det in sorted(dets, key=lambda d: -float(d["score"])):
-        overlap = np.where(free, _box_iou(np.asarray(det["bbox"], dtype=np.float64), boxes), -1.0)
+    for det, row in zip(dets, overlaps):
+        overlap = np.where(free, row, -1.0)
         best = int(np.argmax(overlap))
         if overlap[best] >= iou:
             free[best] = False
@@ -128,7 +128,7 @@ def keypoint_errors(ground_truth: GroundTruth, detections: Sequence[Mapping[str,
             dets_by_image.setdefault(det["image_id"], []).append(det)
     pairs = [pair for image, people in people_by_image.items()
              for pair in _matches(people, dets_by_image.get(image, []), iou)]
-    num = len(next(iter(people_by_image.values()))[0]["keypoints"]) // 3 if people_by_image else len(COCO_KEYPOINT_NAMES)
+    num = _num_keypoints(gt)
     sigmas = np.asarray(oks_sigmas(num), dtype=np.float64)
     truth = np.asarray([p["keypoints"] for p, _ in pairs], dtype=np.float64).reshape(-1, num, 3)
     pred = np.asarray([d["keypoints"] for _, d in pairs], dtype=np.float64).reshape(-1, num, 3)
