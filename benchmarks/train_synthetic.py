@@ -2,11 +2,15 @@
 
     python benchmarks/train_synthetic.py race [--epochs 12] [--seed 11] [--out runs/race]
     python benchmarks/train_synthetic.py report --run runs/default [--train-seconds 5400]
+    python benchmarks/train_synthetic.py minutes --run runs/default
 
 ``race`` generates a fresh synthetic set (2,400 train / 200 val images at 256), trains
 ``yolov5n-pose-dense`` from scratch with the recipe of ``examples/train_default.sh`` (stage 1) and
 prints box AP and keypoint AP per epoch and per minute beside the peer's figures on the same kind
 of set (constants below, with their provenance); it writes ``train_race.md`` / ``train_race.png``.
+
+``minutes`` puts a run's AP beside the peer's after the same minutes of training on the same kind
+of machine (:data:`PEER_BUDGET`) and writes ``train_minutes.md`` / ``train_minutes.png``.
 
 ``report``
 reads ``RUN/train`` and ``RUN/finetune`` (the two stages; ``config.json``, ``results.csv``),
@@ -115,6 +119,30 @@ RACE_RECIPE: Dict[str, Any] = dict(
 )
 
 
+#: The peer given the minutes of a full run on the same kind of machine (issue #13, target 2: "the
+#: peer's AP after the same minutes"). Measured 2026-12-01 on an AMD EPYC, 2 CPU cores, AVX2 only
+#: (no AVX-512, VNNI or bf16), float32, torch 2.13.0+cpu, ultralytics 8.4.190: ``yolo pose train
+#: model=yolo11n-pose.yaml data=<the seed-0 set of train_default.sh as YOLO labels> imgsz=256
+#: batch=16 time=1.75 workers=2 device=cpu`` (its defaults otherwise; ``time`` fits its schedule to
+#: 1.75 h). ``rows``: epoch -> (minutes since the start, box AP, keypoint AP) from its validator
+#: (every epoch). ``sdk``: its final weights scored by our yardstick (``yolopose.coco_eval``,
+#: pycocotools, conf 0.001, NMS IoU 0.65, 20 people an image) on the val split of each seed.
+PEER_BUDGET: Dict[str, Any] = {
+    "machine": "AMD EPYC, 2 CPU cores, AVX2 only; float32; torch 2.13.0+cpu; ultralytics 8.4.190",
+    "rows": {1: (4.8, 0.005, 0.000), 2: (9.5, 0.070, 0.000), 3: (14.2, 0.164, 0.002), 4: (18.7, 0.169, 0.008),
+             5: (23.4, 0.266, 0.012), 6: (28.0, 0.308, 0.015), 7: (32.7, 0.312, 0.030),
+             8: (36.9, 0.376, 0.035), 9: (41.7, 0.359, 0.042), 10: (46.4, 0.404, 0.041),
+             11: (51.1, 0.429, 0.054), 12: (55.5, 0.437, 0.056), 13: (60.2, 0.448, 0.061),
+             14: (64.6, 0.452, 0.060), 15: (69.2, 0.463, 0.063), 16: (74.0, 0.481, 0.066),
+             17: (78.5, 0.486, 0.067), 18: (83.0, 0.495, 0.069), 19: (87.6, 0.505, 0.082),
+             20: (92.0, 0.510, 0.081), 21: (96.5, 0.507, 0.085), 22: (100.9, 0.520, 0.087),
+             23: (105.3, 0.523, 0.092)},
+    # its validator scales OKS by 0.53 x the box area, ours by the annotation's area: 0.092 there
+    "sdk": {"seed 0 val (200 images)": (0.528, 0.079), "seed 21 (300 images, unseen)": (0.506, 0.061),
+            "seed 22 (300 images, unseen)": (0.521, 0.067)},
+}
+
+
 def _race_rows(log: Path) -> List[Dict[str, Any]]:
     from yolopose.training.trainer.history import read_results
 
@@ -181,6 +209,71 @@ def plot_race(rows: List[Dict[str, Any]], path: Path, model: str = RACE_RECIPE["
         ax.grid(alpha=0.3)
     ax_e.legend(loc="upper left")
     fig.suptitle(f"{model} (ours) vs yolo11n-pose (peer), synthetic set, 256 px")
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    return path
+
+
+def _ours_at(rows: List[Dict[str, Any]], minute: float) -> Optional[Dict[str, Any]]:
+    """The last validated epoch of ours that ended at or before ``minute``."""
+    done = [r for r in rows if r["kpt"] is not None and r["minutes"] <= minute + 1e-9]
+    return done[-1] if done else None
+
+
+def render_minutes(rows: List[Dict[str, Any]], machine: str, run: str, plot_name: str) -> str:
+    """Ours and the peer after the same minutes of training (the peer's :data:`PEER_BUDGET`)."""
+    peer = PEER_BUDGET["rows"]
+    lines = [
+        "# After the same minutes: ours and the peer",
+        "",
+        f"`python benchmarks/train_synthetic.py minutes --run {run}` on {_dt.date.today().isoformat()}. Ours: that "
+        f"run's `results.csv` (validated every few epochs; wall time as measured, with validation). This report was "
+        f"written on: {machine} (the run's own machine is not recorded in `results.csv`).",
+        "",
+        f"Peer: Ultralytics yolo11n-pose, its defaults, `time=1.75` (its schedule fitted to 1.75 h), the same "
+        f"synthetic set as YOLO labels, validated every epoch by its own validator; {PEER_BUDGET['machine']}.",
+        "",
+        "| minutes | peer epoch | box AP peer | keypoint AP peer | our epoch (last validated) | box AP ours | keypoint AP ours |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for epoch in sorted(peer):
+        minute, box, kpt = peer[epoch]
+        ours = _ours_at(rows, minute)
+        lines.append(
+            f"| {minute:.0f} | {epoch} | {_fmt(box)} | {_fmt(kpt)} | {ours['epoch'] if ours else '-'} "
+            f"| {_fmt(ours['box']) if ours else '-'} | {_fmt(ours['kpt']) if ours else '-'} |"
+        )
+    last = [r for r in rows if r["kpt"] is not None]
+    if last:
+        lines.append(f"| {last[-1]['minutes']:.0f} | - | - | - | {last[-1]['epoch']} | {_fmt(last[-1]['box'])} | {_fmt(last[-1]['kpt'])} |")
+    if PEER_BUDGET["sdk"]:
+        lines += ["", "The peer's final weights through our yardstick (`yolopose.coco_eval`), box AP / keypoint AP: "
+                  + "; ".join(f"{name} {box:.3f} / {kpt:.3f}" for name, (box, kpt) in PEER_BUDGET["sdk"].items()) + "."]
+    lines += ["", f"![AP per minute of training, ours and the peer's]({plot_name})", ""]
+    return "\n".join(lines)
+
+
+def plot_minutes(rows: List[Dict[str, Any]], path: Path, model: str) -> Path:
+    """Box and keypoint AP over minutes of training, ours against the peer's :data:`PEER_BUDGET`."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from yolopose.fileio import atomic_path
+
+    fig = Figure(figsize=(7, 4.2))
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    ours = [r for r in rows if r["kpt"] is not None]
+    peer = [PEER_BUDGET["rows"][e] for e in sorted(PEER_BUDGET["rows"])]
+    ax.plot([r["minutes"] for r in ours], [r["box"] for r in ours], "o-", color="tab:green", label=f"box AP, ours ({model})")
+    ax.plot([r["minutes"] for r in ours], [r["kpt"] for r in ours], "o-", color="tab:red", label="keypoint AP, ours")
+    ax.plot([p[0] for p in peer], [p[1] for p in peer], "s--", color="tab:green", alpha=0.5, label="box AP, peer (yolo11n-pose)")
+    ax.plot([p[0] for p in peer], [p[2] for p in peer], "s--", color="tab:red", alpha=0.5, label="keypoint AP, peer")
+    ax.set_xlabel("minutes of training (2 CPU cores)")
+    ax.set_ylim(0, 0.7)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8)
+    fig.suptitle("AP after the same minutes, synthetic set, 256 px")
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=100, format="png")
     return path
@@ -274,6 +367,34 @@ def race(epochs: int, seed: int, out: str, model: str, workers: int, docs: str, 
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write_text(folder / "train_race.md", text)
         atomic_write_bytes(folder / "train_race.png", plot.read_bytes())
+    click.echo(text)
+
+
+@cli.command("minutes")
+@click.option("--run", "run_dir", required=True, type=click.Path(file_okay=False, exists=True), help="A training folder (results.csv), or RUN_DIR of examples/train_default.sh (its train/).")
+@click.option("--docs", default=str(REPO / "docs" / "results"), show_default=True, type=click.Path(file_okay=False), help="Where to write train_minutes.md and train_minutes.png.")
+def minutes(run_dir: str, docs: str) -> None:
+    """AP of a run and of the peer after the same minutes of training, as a table and a plot."""
+    from yolopose.fileio import atomic_write_bytes, atomic_write_text
+
+    run = Path(run_dir)
+    if not (run / "results.csv").is_file() and (run / "train" / "results.csv").is_file():
+        run = run / "train"
+    if not (run / "results.csv").is_file():
+        raise click.ClickException(f"{run_dir}: no results.csv (nor train/results.csv)")
+    rows = _race_rows(run / "results.csv")
+    if not any(r["kpt"] is not None for r in rows):
+        raise click.ClickException(f"{run / 'results.csv'}: no validated epoch")
+    cfg_path = run / "config.json"
+    model = json.loads(cfg_path.read_text(encoding="utf-8")).get("model", "?") if cfg_path.is_file() else "?"
+    machine = machine_description("cpu") + f"; CPU flags: {' '.join(cpu_features()) or '-'}"
+    text = render_minutes(rows, machine, run_dir, "train_minutes.png")
+    plot = plot_minutes(rows, run / "train_minutes.png", model)
+    folder = Path(docs)
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(folder / "train_minutes.md", text)
+    if (folder / "train_minutes.png").resolve() != plot.resolve():
+        atomic_write_bytes(folder / "train_minutes.png", plot.read_bytes())
     click.echo(text)
 
 

@@ -136,6 +136,26 @@ def _check_metrics_backend(name: str) -> None:
         raise ConfigError(f"unknown COCO metrics backend {name!r}; choose from auto, pycocotools, numpy")
 
 
+def _check_thresholds(conf: float, iou: float) -> None:
+    if not 0.0 <= conf <= 1.0 or not 0.0 < iou <= 1.0:
+        raise ConfigError(f"conf must be in [0, 1] and iou in (0, 1], got conf={conf}, iou={iou}")
+
+
+def _settings(model: str, data: PathLike, images: PathLike, backend: str, conf: float, iou: float,
+              metrics_backend: str, **extra: Any) -> Dict[str, Any]:
+    """What an :class:`EvalResult` records of how it was made (``extra``: e.g. the engine)."""
+    return {
+        "model": model,
+        "data": str(data),
+        "images": str(images),
+        "backend": backend,
+        **extra,
+        "conf": conf,
+        "iou": iou,
+        "metrics_backend": metrics_backend if metrics_backend != "auto" else coco_eval.available_backends()[0],
+    }
+
+
 def evaluate_model(
     model: Any,
     data: PathLike,
@@ -163,8 +183,7 @@ def evaluate_model(
     if engine != "process":
         return _evaluate_with_engine(model, data, images, backend, device, conf, iou, metrics_backend, progress,
                                      results_json, engine, dict(engine_options or {}))
-    if not 0.0 <= conf <= 1.0 or not 0.0 < iou <= 1.0:
-        raise ConfigError(f"conf must be in [0, 1] and iou in (0, 1], got conf={conf}, iou={iou}")
+    _check_thresholds(conf, iou)
     _check_metrics_backend(metrics_backend)
     gt = coco_eval.load_ground_truth(data)
     entries = coco_image_entries(gt, images, source=str(data))
@@ -186,15 +205,7 @@ def evaluate_model(
     if results_json is not None:
         write_results_json(results_json, detections)
     metrics = coco_eval.evaluate(gt, detections, backend=metrics_backend)
-    settings = {
-        "model": model_name,
-        "data": str(data),
-        "images": str(images),
-        "backend": str(getattr(estimator, "backend", backend)),
-        "conf": conf,
-        "iou": iou,
-        "metrics_backend": metrics_backend if metrics_backend != "auto" else coco_eval.available_backends()[0],
-    }
+    settings = _settings(model_name, data, images, str(getattr(estimator, "backend", backend)), conf, iou, metrics_backend)
     return EvalResult(metrics=metrics, detections=detections, num_images=len(entries), seconds=seconds, settings=settings)
 
 
@@ -203,8 +214,7 @@ def _evaluate_with_engine(model: Any, data: PathLike, images: PathLike, backend:
                           engine: str, engine_options: Dict[str, Any]) -> EvalResult:
     if not isinstance(model, (str, Path)):
         raise ConfigError(f"eval with engine={engine!r} needs a model path: each worker loads its own copy")
-    if not 0.0 <= conf <= 1.0 or not 0.0 < iou <= 1.0:
-        raise ConfigError(f"conf must be in [0, 1] and iou in (0, 1], got conf={conf}, iou={iou}")
+    _check_thresholds(conf, iou)
     from .batch.evaluation import engine_config, predict_coco_engine
 
     _check_metrics_backend(metrics_backend)
@@ -218,14 +228,5 @@ def _evaluate_with_engine(model: Any, data: PathLike, images: PathLike, backend:
     if results_json is not None:
         write_results_json(results_json, detections)
     metrics = coco_eval.evaluate(gt, detections, backend=metrics_backend)
-    settings = {
-        "model": str(model),
-        "data": str(data),
-        "images": str(images),
-        "backend": backend,
-        "engine": engine,
-        "conf": conf,
-        "iou": iou,
-        "metrics_backend": metrics_backend if metrics_backend != "auto" else coco_eval.available_backends()[0],
-    }
+    settings = _settings(str(model), data, images, backend, conf, iou, metrics_backend, engine=engine)
     return EvalResult(metrics=metrics, detections=detections, num_images=len(entries), seconds=seconds, settings=settings)
