@@ -214,14 +214,26 @@ def plot_race(rows: List[Dict[str, Any]], path: Path, model: str = RACE_RECIPE["
     return path
 
 
-def _ours_at(rows: List[Dict[str, Any]], minute: float) -> Optional[Dict[str, Any]]:
-    """The last validated epoch of ours that ended at or before ``minute``."""
-    done = [r for r in rows if r["kpt"] is not None and r["minutes"] <= minute + 1e-9]
+def _publish(text: str, plot: Path, stem: str, folders: List[Path]) -> None:
+    """Write ``<stem>.md`` and a copy of ``plot`` as ``<stem>.png`` into each folder (atomically)."""
+    from yolopose.fileio import atomic_write_bytes, atomic_write_text
+
+    for folder in folders:
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(folder / f"{stem}.md", text)
+        if (folder / f"{stem}.png").resolve() != plot.resolve():
+            atomic_write_bytes(folder / f"{stem}.png", plot.read_bytes())
+
+
+def _ours_at(validated: List[Dict[str, Any]], minute: float) -> Optional[Dict[str, Any]]:
+    """The last of our validated epochs that ended at or before ``minute``."""
+    done = [r for r in validated if r["minutes"] <= minute + 1e-9]
     return done[-1] if done else None
 
 
-def render_minutes(rows: List[Dict[str, Any]], machine: str, run: str, plot_name: str) -> str:
-    """Ours and the peer after the same minutes of training (the peer's :data:`PEER_BUDGET`)."""
+def render_minutes(validated: List[Dict[str, Any]], machine: str, run: str, plot_name: str) -> str:
+    """Ours (``validated``: our validated epochs, in order) and the peer after the same minutes of
+    training (the peer's :data:`PEER_BUDGET`)."""
     peer = PEER_BUDGET["rows"]
     lines = [
         "# After the same minutes: ours and the peer",
@@ -238,14 +250,13 @@ def render_minutes(rows: List[Dict[str, Any]], machine: str, run: str, plot_name
     ]
     for epoch in sorted(peer):
         minute, box, kpt = peer[epoch]
-        ours = _ours_at(rows, minute)
+        ours = _ours_at(validated, minute)
         lines.append(
             f"| {minute:.0f} | {epoch} | {_fmt(box)} | {_fmt(kpt)} | {ours['epoch'] if ours else '-'} "
             f"| {_fmt(ours['box']) if ours else '-'} | {_fmt(ours['kpt']) if ours else '-'} |"
         )
-    last = [r for r in rows if r["kpt"] is not None]
-    if last:
-        lines.append(f"| {last[-1]['minutes']:.0f} | - | - | - | {last[-1]['epoch']} | {_fmt(last[-1]['box'])} | {_fmt(last[-1]['kpt'])} |")
+    last = validated[-1]
+    lines.append(f"| {last['minutes']:.0f} | - | - | - | {last['epoch']} | {_fmt(last['box'])} | {_fmt(last['kpt'])} |")
     if PEER_BUDGET["sdk"]:
         lines += ["", "The peer's final weights through our yardstick (`yolopose.coco_eval`), box AP / keypoint AP: "
                   + "; ".join(f"{name} {box:.3f} / {kpt:.3f}" for name, (box, kpt) in PEER_BUDGET["sdk"].items()) + "."]
@@ -253,8 +264,9 @@ def render_minutes(rows: List[Dict[str, Any]], machine: str, run: str, plot_name
     return "\n".join(lines)
 
 
-def plot_minutes(rows: List[Dict[str, Any]], path: Path, model: str) -> Path:
-    """Box and keypoint AP over minutes of training, ours against the peer's :data:`PEER_BUDGET`."""
+def plot_minutes(validated: List[Dict[str, Any]], path: Path, model: str) -> Path:
+    """Box and keypoint AP over minutes of training, ours (validated epochs) against the peer's
+    :data:`PEER_BUDGET`."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -263,10 +275,10 @@ def plot_minutes(rows: List[Dict[str, Any]], path: Path, model: str) -> Path:
     fig = Figure(figsize=(7, 4.2))
     FigureCanvasAgg(fig)
     ax = fig.subplots()
-    ours = [r for r in rows if r["kpt"] is not None]
     peer = [PEER_BUDGET["rows"][e] for e in sorted(PEER_BUDGET["rows"])]
-    ax.plot([r["minutes"] for r in ours], [r["box"] for r in ours], "o-", color="tab:green", label=f"box AP, ours ({model})")
-    ax.plot([r["minutes"] for r in ours], [r["kpt"] for r in ours], "o-", color="tab:red", label="keypoint AP, ours")
+    minutes = [r["minutes"] for r in validated]
+    ax.plot(minutes, [r["box"] for r in validated], "o-", color="tab:green", label=f"box AP, ours ({model})")
+    ax.plot(minutes, [r["kpt"] for r in validated], "o-", color="tab:red", label="keypoint AP, ours")
     ax.plot([p[0] for p in peer], [p[1] for p in peer], "s--", color="tab:green", alpha=0.5, label="box AP, peer (yolo11n-pose)")
     ax.plot([p[0] for p in peer], [p[2] for p in peer], "s--", color="tab:red", alpha=0.5, label="keypoint AP, peer")
     ax.set_xlabel("minutes of training (2 CPU cores)")
@@ -344,7 +356,6 @@ def cli() -> None:
 @click.option("--report-only", is_flag=True, help="Only write the table and plot of the run already in --out.")
 def race(epochs: int, seed: int, out: str, model: str, workers: int, docs: str, report_only: bool) -> None:
     """Train from scratch on a fresh set and print AP per epoch / minute beside the peer's."""
-    from yolopose.fileio import atomic_write_bytes, atomic_write_text
     from yolopose.training.synth import write_dataset
     from yolopose.training.trainer import TrainConfig, train
 
@@ -363,10 +374,7 @@ def race(epochs: int, seed: int, out: str, model: str, workers: int, docs: str, 
     machine = machine_description("cpu") + f"; CPU flags: {' '.join(cpu_features()) or '-'}"
     text = render_race(rows, machine, seed, "train_race.png", recipe)
     plot = plot_race(rows, run / "train_race.png", model)
-    for folder in (Path(docs), root):
-        folder.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(folder / "train_race.md", text)
-        atomic_write_bytes(folder / "train_race.png", plot.read_bytes())
+    _publish(text, plot, "train_race", [Path(docs), root])
     click.echo(text)
 
 
@@ -375,26 +383,20 @@ def race(epochs: int, seed: int, out: str, model: str, workers: int, docs: str, 
 @click.option("--docs", default=str(REPO / "docs" / "results"), show_default=True, type=click.Path(file_okay=False), help="Where to write train_minutes.md and train_minutes.png.")
 def minutes(run_dir: str, docs: str) -> None:
     """AP of a run and of the peer after the same minutes of training, as a table and a plot."""
-    from yolopose.fileio import atomic_write_bytes, atomic_write_text
-
     run = Path(run_dir)
     if not (run / "results.csv").is_file() and (run / "train" / "results.csv").is_file():
         run = run / "train"
     if not (run / "results.csv").is_file():
         raise click.ClickException(f"{run_dir}: no results.csv (nor train/results.csv)")
-    rows = _race_rows(run / "results.csv")
-    if not any(r["kpt"] is not None for r in rows):
+    validated = [r for r in _race_rows(run / "results.csv") if r["kpt"] is not None]
+    if not validated:
         raise click.ClickException(f"{run / 'results.csv'}: no validated epoch")
     cfg_path = run / "config.json"
     model = json.loads(cfg_path.read_text(encoding="utf-8")).get("model", "?") if cfg_path.is_file() else "?"
     machine = machine_description("cpu") + f"; CPU flags: {' '.join(cpu_features()) or '-'}"
-    text = render_minutes(rows, machine, run_dir, "train_minutes.png")
-    plot = plot_minutes(rows, run / "train_minutes.png", model)
-    folder = Path(docs)
-    folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(folder / "train_minutes.md", text)
-    if (folder / "train_minutes.png").resolve() != plot.resolve():
-        atomic_write_bytes(folder / "train_minutes.png", plot.read_bytes())
+    text = render_minutes(validated, machine, run_dir, "train_minutes.png")
+    plot = plot_minutes(validated, run / "train_minutes.png", model)
+    _publish(text, plot, "train_minutes", [Path(docs), run])
     click.echo(text)
 
 
@@ -404,7 +406,6 @@ def minutes(run_dir: str, docs: str) -> None:
 @click.option("--docs", default=str(REPO / "docs" / "results"), show_default=True, type=click.Path(file_okay=False), help="Where to write train_default.md and train_default.png.")
 def report(run_dir: str, train_seconds: Optional[float], docs: str) -> None:
     """Write the results table and copy the plot."""
-    from yolopose.fileio import atomic_write_bytes, atomic_write_text
     from yolopose.training.trainer.history import plot_results
 
     run = Path(run_dir)
@@ -412,11 +413,7 @@ def report(run_dir: str, train_seconds: Optional[float], docs: str) -> None:
     text = render_markdown(rep, "train_default.png")
     title = ", ".join(f"{st['name']}: epochs {st['first']}-{st['last']}" for st in rep["stages"])
     plot = plot_results(rep["rows"], run / "train_default.png", title=f"{rep['cfg']['model']} on synthetic data ({title})")
-    for folder in (Path(docs), run):
-        folder.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(folder / "train_default.md", text)
-        if (folder / "train_default.png").resolve() != plot.resolve():
-            atomic_write_bytes(folder / "train_default.png", plot.read_bytes())
+    _publish(text, plot, "train_default", [Path(docs), run])
     click.echo(text)
 
 
