@@ -50,6 +50,9 @@ class EvalResult:
     num_images: int
     seconds: float
     settings: Dict[str, Any] = field(default_factory=dict)
+    #: the COCO keypoint ground truth the metrics were computed against, as loaded (not in ``to_dict``),
+    #: so follow-up analyses such as :func:`yolopose.keypoint_errors.keypoint_errors` need not read it again
+    ground_truth: Optional[Dict[str, Any]] = field(default=None, repr=False)
 
     def to_dict(self) -> Dict[str, Any]:
         """JSON-ready summary (without the detections)."""
@@ -206,7 +209,8 @@ def evaluate_model(
         write_results_json(results_json, detections)
     metrics = coco_eval.evaluate(gt, detections, backend=metrics_backend)
     settings = _settings(model_name, data, images, str(getattr(estimator, "backend", backend)), conf, iou, metrics_backend)
-    return EvalResult(metrics=metrics, detections=detections, num_images=len(entries), seconds=seconds, settings=settings)
+    return EvalResult(metrics=metrics, detections=detections, num_images=len(entries), seconds=seconds, settings=settings,
+                      ground_truth=gt)
 
 
 def _evaluate_with_engine(model: Any, data: PathLike, images: PathLike, backend: str, device: Optional[str], conf: float,
@@ -229,4 +233,5 @@ def _evaluate_with_engine(model: Any, data: PathLike, images: PathLike, backend:
         write_results_json(results_json, detections)
     metrics = coco_eval.evaluate(gt, detections, backend=metrics_backend)
     settings = _settings(str(model), data, images, backend, conf, iou, metrics_backend, engine=engine)
-    return EvalResult(metrics=metrics, detections=detections, num_images=len(entries), seconds=seconds, settings=settings)
+    return EvalResult(metrics=metrics, detections=detections, num_images=len(entries), seconds=seconds, settings=settings,
+                      ground_truth=gt)

@@ -118,6 +118,8 @@ def test_eval_matches_pycocotools_direct(tmp_path, metrics_backend):
     np.testing.assert_allclose([result.metrics[k] for k in coco_eval.KEYPOINT_METRICS], pycocotools_direct(data, dets, "keypoints"), atol=1e-12)
     np.testing.assert_allclose([result.metrics[k] for k in coco_eval.BOX_METRICS], pycocotools_direct(data, dets, "bbox"), atol=1e-12)
     assert 0.2 < result.metrics["AP"] < 1.0
+    # the ground truth it scored against comes back (read once), but not into the JSON summary
+    assert result.ground_truth == coco_eval.load_ground_truth(data) and "ground_truth" not in result.to_dict()
 
 
 def test_eval_cli(tmp_path):

@@ -80,7 +80,7 @@ def eval_command(
     if keypoint_errors:
         from ..keypoint_errors import keypoint_errors as per_keypoint
 
-        report = per_keypoint(data, result.detections)
+        report = per_keypoint(result.ground_truth if result.ground_truth is not None else data, result.detections)
         click.echo(report.table())
         summary["keypoint_errors"] = report.to_dict()
     if json_path:
