@@ -39,27 +39,34 @@ def read_results(path: Path) -> Results:
     return data
 
 
-def resample(gt: Mapping[str, Any], results: Sequence[Results], image_ids: Sequence[Any]) -> Tuple[Dict[str, Any], List[Results]]:
-    """The ground truth and every result set restricted to ``image_ids`` (repeats allowed), the
-    ``k``-th drawn image renumbered ``k + 1`` with its annotations and detections."""
-    images = {im["id"]: im for im in gt["images"]}
-    people: Dict[Any, list] = {}
-    for ann in gt["annotations"]:
-        people.setdefault(ann["image_id"], []).append(ann)
-    found = [{} for _ in results]  # type: List[Dict[Any, list]]
-    for index, dets in zip(found, results):
-        for det in dets:
-            index.setdefault(det["image_id"], []).append(det)
-    new_gt: Dict[str, Any] = {**{k: v for k, v in gt.items() if k not in ("images", "annotations")},
-                              "images": [], "annotations": []}
-    new_results: List[Results] = [[] for _ in results]
-    for new_id, old_id in enumerate(image_ids, 1):
-        new_gt["images"].append({**images[old_id], "id": new_id})
-        for ann in people.get(old_id, []):
-            new_gt["annotations"].append({**ann, "id": len(new_gt["annotations"]) + 1, "image_id": new_id})
-        for out, index in zip(new_results, found):
-            out.extend({**det, "image_id": new_id} for det in index.get(old_id, []))
-    return new_gt, new_results
+class Split:
+    """A ground truth and result sets indexed by image once, to draw bootstrap samples from."""
+
+    def __init__(self, gt: Mapping[str, Any], results: Sequence[Results]) -> None:
+        self.gt = gt
+        self.ids = [im["id"] for im in gt["images"]]
+        self.images = {im["id"]: im for im in gt["images"]}
+        self.people: Dict[Any, list] = {}
+        for ann in gt["annotations"]:
+            self.people.setdefault(ann["image_id"], []).append(ann)
+        self.found: List[Dict[Any, list]] = [{} for _ in results]
+        for index, dets in zip(self.found, results):
+            for det in dets:
+                index.setdefault(det["image_id"], []).append(det)
+
+    def draw(self, image_ids: Sequence[Any]) -> Tuple[Dict[str, Any], List[Results]]:
+        """The ground truth and every result set restricted to ``image_ids`` (repeats allowed), the
+        ``k``-th drawn image renumbered ``k + 1`` with its annotations and detections."""
+        new_gt: Dict[str, Any] = {**{k: v for k, v in self.gt.items() if k not in ("images", "annotations")},
+                                  "images": [], "annotations": []}
+        new_results: List[Results] = [[] for _ in self.found]
+        for new_id, old_id in enumerate(image_ids, 1):
+            new_gt["images"].append({**self.images[old_id], "id": new_id})
+            for ann in self.people.get(old_id, []):
+                new_gt["annotations"].append({**ann, "id": len(new_gt["annotations"]) + 1, "image_id": new_id})
+            for out, index in zip(new_results, self.found):
+                out.extend({**det, "image_id": new_id} for det in index.get(old_id, []))
+        return new_gt, new_results
 
 
 def paired_ratio(gt: Any, base: Results, other: Results, resamples: int = 100, seed: int = 0, metric: str = "AP",
@@ -75,11 +82,12 @@ def paired_ratio(gt: Any, base: Results, other: Results, resamples: int = 100, s
             raise DatasetError(f"{name}: {exc}") from None
     if full[0] <= 0:
         raise DatasetError(f"the base model's {metric} is {full[0]}: no ratio to take")
-    ids = [im["id"] for im in gt["images"]]
+    split = Split(gt, (base, other))
+    ids = split.ids
     rng = np.random.default_rng(seed)
     ratios = []
     for _ in range(resamples):
-        sample_gt, (b, o) = resample(gt, (base, other), rng.choice(ids, len(ids), replace=True).tolist())
+        sample_gt, (b, o) = split.draw(rng.choice(ids, len(ids), replace=True).tolist())
         b_ap = coco_eval.evaluate(sample_gt, b, backend=backend)[metric]
         if b_ap > 0:
             ratios.append(coco_eval.evaluate(sample_gt, o, backend=backend)[metric] / b_ap)

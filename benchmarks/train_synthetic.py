@@ -27,7 +27,7 @@ import os
 import platform
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import click
 
@@ -45,6 +45,11 @@ def machine_description(device: str) -> str:
     else:
         hw = f"{cpu_model()}, {os.cpu_count()} CPU cores (shared with other jobs)"
     return f"{hw}; {platform.system()} {platform.release()}; Python {platform.python_version()}; torch {torch.__version__}"
+
+
+def _cpu_machine() -> str:
+    """:func:`machine_description` of the CPU with its instruction-set flags (they change between machines)."""
+    return machine_description("cpu") + f"; CPU flags: {' '.join(cpu_features()) or '-'}"
 
 
 def _count(annotations: Path) -> Dict[str, int]:
@@ -185,6 +190,19 @@ def render_race(rows: List[Dict[str, Any]], machine: str, seed: int, plot_name: 
     return "\n".join(lines)
 
 
+def _ap_curves(ax: Any, xs_ours: List[float], ours: List[Dict[str, Any]], xs_peer: List[float],
+               peer: List[Tuple[float, float]], ours_model: str = "", peer_model: str = "") -> None:
+    """Box and keypoint AP, ours (rows with ``box``/``kpt``; solid) and the peer's ((box, keypoint)
+    pairs; dashed), on one matplotlib axis; a model name given goes into its box-AP legend entry."""
+    def named(who: str, model: str) -> str:
+        return f"{who} ({model})" if model else who
+
+    ax.plot(xs_ours, [r["box"] for r in ours], "o-", color="tab:green", label=f"box AP, {named('ours', ours_model)}")
+    ax.plot(xs_ours, [r["kpt"] for r in ours], "o-", color="tab:red", label="keypoint AP, ours")
+    ax.plot(xs_peer, [p[0] for p in peer], "s--", color="tab:green", alpha=0.5, label=f"box AP, {named('peer', peer_model)}")
+    ax.plot(xs_peer, [p[1] for p in peer], "s--", color="tab:red", alpha=0.5, label="keypoint AP, peer")
+
+
 def plot_race(rows: List[Dict[str, Any]], path: Path, model: str = RACE_RECIPE["model"]) -> Path:
     """Box and keypoint AP per epoch and per minute, ours against the peer's."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -200,10 +218,7 @@ def plot_race(rows: List[Dict[str, Any]], path: Path, model: str = RACE_RECIPE["
         (ax_e, [r["epoch"] for r in rows], pe, "epoch"),
         (ax_m, [r["minutes"] for r in rows], [e * PEER_SECONDS_PER_EPOCH / 60 for e in pe], "minutes of training"),
     ):
-        ax.plot(xs_ours, [r["box"] for r in rows], "o-", color="tab:green", label="box AP, ours")
-        ax.plot(xs_ours, [r["kpt"] for r in rows], "o-", color="tab:red", label="keypoint AP, ours")
-        ax.plot(xs_peer, [PEER_YOLO11N_POSE[e][0] for e in pe], "s--", color="tab:green", alpha=0.5, label="box AP, peer")
-        ax.plot(xs_peer, [PEER_YOLO11N_POSE[e][1] for e in pe], "s--", color="tab:red", alpha=0.5, label="keypoint AP, peer")
+        _ap_curves(ax, xs_ours, rows, xs_peer, [PEER_YOLO11N_POSE[e] for e in pe])
         ax.set_xlabel(label)
         ax.set_ylim(0, max(0.5, *(r["box"] or 0 for r in rows)) + 0.05)
         ax.grid(alpha=0.3)
@@ -277,10 +292,7 @@ def plot_minutes(validated: List[Dict[str, Any]], path: Path, model: str) -> Pat
     ax = fig.subplots()
     peer = [PEER_BUDGET["rows"][e] for e in sorted(PEER_BUDGET["rows"])]
     minutes = [r["minutes"] for r in validated]
-    ax.plot(minutes, [r["box"] for r in validated], "o-", color="tab:green", label=f"box AP, ours ({model})")
-    ax.plot(minutes, [r["kpt"] for r in validated], "o-", color="tab:red", label="keypoint AP, ours")
-    ax.plot([p[0] for p in peer], [p[1] for p in peer], "s--", color="tab:green", alpha=0.5, label="box AP, peer (yolo11n-pose)")
-    ax.plot([p[0] for p in peer], [p[2] for p in peer], "s--", color="tab:red", alpha=0.5, label="keypoint AP, peer")
+    _ap_curves(ax, minutes, validated, [p[0] for p in peer], [p[1:] for p in peer], model, "yolo11n-pose")
     ax.set_xlabel("minutes of training (2 CPU cores)")
     ax.set_ylim(0, 0.7)
     ax.grid(alpha=0.3)
@@ -371,7 +383,7 @@ def race(epochs: int, seed: int, out: str, model: str, workers: int, docs: str, 
     elif not (run / "results.csv").is_file():
         raise click.ClickException(f"{run}: no results.csv to report; run without --report-only first")
     rows = _race_rows(run / "results.csv")
-    machine = machine_description("cpu") + f"; CPU flags: {' '.join(cpu_features()) or '-'}"
+    machine = _cpu_machine()
     text = render_race(rows, machine, seed, "train_race.png", recipe)
     plot = plot_race(rows, run / "train_race.png", model)
     _publish(text, plot, "train_race", [Path(docs), root])
@@ -393,7 +405,7 @@ def minutes(run_dir: str, docs: str) -> None:
         raise click.ClickException(f"{run / 'results.csv'}: no validated epoch")
     cfg_path = run / "config.json"
     model = json.loads(cfg_path.read_text(encoding="utf-8")).get("model", "?") if cfg_path.is_file() else "?"
-    machine = machine_description("cpu") + f"; CPU flags: {' '.join(cpu_features()) or '-'}"
+    machine = _cpu_machine()
     text = render_minutes(validated, machine, run_dir, "train_minutes.png")
     plot = plot_minutes(validated, run / "train_minutes.png", model)
     _publish(text, plot, "train_minutes", [Path(docs), run])

@@ -47,7 +47,7 @@ def _split():
 
 def test_resample_renumbers_images_and_keeps_their_people_and_detections():
     gt, exact, half = _split()
-    new_gt, (a, b) = _module().resample(gt, (exact, half), [3, 3, 8])
+    new_gt, (a, b) = _module().Split(gt, (exact, half)).draw([3, 3, 8])
     assert [im["id"] for im in new_gt["images"]] == [1, 2, 3]
     assert [im["file_name"] for im in new_gt["images"]] == ["3.jpg", "3.jpg", "8.jpg"]
     assert [(ann["id"], ann["image_id"]) for ann in new_gt["annotations"]] == [(1, 1), (2, 2), (3, 3)]
