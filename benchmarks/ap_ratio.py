@@ -15,7 +15,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Sequence, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
 import numpy as np
 
@@ -39,60 +39,35 @@ def read_results(path: Path) -> Results:
     return data
 
 
-class Split:
-    """A ground truth and result sets indexed by image once, to draw bootstrap samples from."""
-
-    def __init__(self, gt: Mapping[str, Any], results: Sequence[Results]) -> None:
-        self.gt = gt
-        self.ids = [im["id"] for im in gt["images"]]
-        self.images = {im["id"]: im for im in gt["images"]}
-        self.people: Dict[Any, list] = {}
-        for ann in gt["annotations"]:
-            self.people.setdefault(ann["image_id"], []).append(ann)
-        self.found: List[Dict[Any, list]] = [{} for _ in results]
-        for index, dets in zip(self.found, results):
-            for det in dets:
-                index.setdefault(det["image_id"], []).append(det)
-
-    def draw(self, image_ids: Sequence[Any]) -> Tuple[Dict[str, Any], List[Results]]:
-        """The ground truth and every result set restricted to ``image_ids`` (repeats allowed), the
-        ``k``-th drawn image renumbered ``k + 1`` with its annotations and detections."""
-        new_gt: Dict[str, Any] = {**{k: v for k, v in self.gt.items() if k not in ("images", "annotations")},
-                                  "images": [], "annotations": []}
-        new_results: List[Results] = [[] for _ in self.found]
-        for new_id, old_id in enumerate(image_ids, 1):
-            new_gt["images"].append({**self.images[old_id], "id": new_id})
-            for ann in self.people.get(old_id, []):
-                new_gt["annotations"].append({**ann, "id": len(new_gt["annotations"]) + 1, "image_id": new_id})
-            for out, index in zip(new_results, self.found):
-                out.extend({**det, "image_id": new_id} for det in index.get(old_id, []))
-        return new_gt, new_results
-
-
 def paired_ratio(gt: Any, base: Results, other: Results, resamples: int = 100, seed: int = 0, metric: str = "AP",
-                 backend: str = "numpy", names: Tuple[str, str] = ("base", "other")) -> Dict[str, Any]:
+                 backend: str = "auto", names: Tuple[str, str] = ("base", "other")) -> Dict[str, Any]:
     """``metric(other) / metric(base)`` on the whole split and its paired-bootstrap spread.
-    ``gt``: a COCO keypoint JSON path or dict; ``names`` label the result sets in errors."""
+    ``gt``: a COCO keypoint JSON path or dict; ``names`` label the result sets in errors.
+
+    Each result set is matched against the ground truth once, image by image
+    (:func:`yolopose.coco_eval.evaluate_per_image`); a resample only re-accumulates the drawn
+    images, the same ones for both sets."""
     gt = coco_eval.load_ground_truth(gt)
-    full = []
+    iou_types = ("bbox",) if metric.startswith("box_") else ("keypoints",)
+    evals = []
     for name, results in zip(names, (base, other)):
         try:
-            full.append(coco_eval.evaluate(gt, results, backend=backend)[metric])
+            evals.append(coco_eval.evaluate_per_image(gt, results, iou_types, backend=backend))
         except ConfigError as exc:
             raise DatasetError(f"{name}: {exc}") from None
+    full = [ev.metrics()[metric] for ev in evals]
     if full[0] <= 0:
         raise DatasetError(f"the base model's {metric} is {full[0]}: no ratio to take")
-    split = Split(gt, (base, other))
-    ids = split.ids
+    n = len(evals[0].image_ids)
     rng = np.random.default_rng(seed)
     ratios = []
     for _ in range(resamples):
-        sample_gt, (b, o) = split.draw(rng.choice(ids, len(ids), replace=True).tolist())
-        b_ap = coco_eval.evaluate(sample_gt, b, backend=backend)[metric]
+        drawn = rng.integers(0, n, n)
+        b_ap = evals[0].metrics(drawn)[metric]
         if b_ap > 0:
-            ratios.append(coco_eval.evaluate(sample_gt, o, backend=backend)[metric] / b_ap)
+            ratios.append(evals[1].metrics(drawn)[metric] / b_ap)
     r = np.asarray(ratios)
-    return {"metric": metric, "images": len(ids), "resamples": len(r), "base": full[0], "other": full[1],
+    return {"metric": metric, "images": n, "resamples": len(r), "base": full[0], "other": full[1],
             "ratio": full[1] / full[0], "low": float(np.percentile(r, 2.5)), "high": float(np.percentile(r, 97.5)),
             "sd": float(r.std())}
 

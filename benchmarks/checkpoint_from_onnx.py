@@ -22,21 +22,12 @@ import torch
 DEFAULT_ONNX = Path(__file__).resolve().parents[1] / "sdk" / "assets" / "default_fp32.onnx"
 
 
-def _module_name(node_name: str) -> str:
-    """``/model/backbone/stages.0/stages.0.0/conv/Conv`` -> ``backbone.stages.0.0.conv``: each scope
-    repeats its parent's name, so only what it adds is kept."""
-    parts, previous = [], ""
-    for scope in node_name.strip("/").split("/")[1:-1]:
-        parts.append(scope[len(previous) + 1 :] if previous and scope.startswith(previous + ".") else scope)
-        previous = scope
-    return ".".join(parts)
-
-
 def rebuild(onnx_path: Path) -> tuple:
     """``(model, imgsz)``: the registered model named in the ONNX's metadata, with its weights."""
     import onnx
     from onnx import numpy_helper
 
+    from yolopose.export.scopes import module_of
     from yolopose.training.models import create_model
 
     graph = onnx.load(str(onnx_path))
@@ -50,7 +41,7 @@ def rebuild(onnx_path: Path) -> tuple:
         raise SystemExit(f"{onnx_path}: {len(convs)} Conv nodes for the {len(expected)} convolutions of {meta['model']}")
     with torch.no_grad():
         for node in convs:
-            name = _module_name(node.name)
+            name = module_of(node.name)
             conv = modules.get(name)
             if not isinstance(conv, torch.nn.Conv2d):
                 raise SystemExit(f"{onnx_path}: node {node.name} names no convolution of {meta['model']} ({name})")

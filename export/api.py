@@ -81,6 +81,7 @@ def export(
     calib: Optional[PathLike] = None,
     calib_images: int = 64,
     qat: bool = False,
+    int8_recipe: Optional[str] = None,
     int8_weight_bits: int = 8,
     batch: int = 1,
     dynamic: bool = False,
@@ -98,7 +99,10 @@ def export(
     ``int8=True`` / ``fp16=True`` add those precisions to ``precisions``; fp32 is written when
     listed, or when nothing else is asked for (:func:`~yolopose.export.options.select_precisions`).
     ``qat=True`` requires a QAT checkpoint (``yolopose-train qat``) and takes the int8
-    quantization from it. ``int8_weight_bits=7`` writes the int8 ONNX/OpenVINO weights in 7 bits,
+    quantization from it. ``int8_recipe`` names the layers the int8 artifacts keep float
+    (:mod:`yolopose.training.int8_recipes`): ``"mixed"`` (the default: float pose head and the
+    neck layers feeding it) or ``"full"`` (every layer int8, full-integer TFLite); a QAT checkpoint
+    exports with the recipe it was tuned under. ``int8_weight_bits=7`` writes the int8 ONNX/OpenVINO weights in 7 bits,
     for x86 CPUs without VNNI (where 8-bit weights saturate; the TFLite keeps 8). Every artifact
     carries :class:`~yolopose.metadata.ModelMetadata` and, with ``verify``, is run with its engine
     on fixed inputs and compared with torch (fp32 must agree within 1e-2 px, else
@@ -114,7 +118,7 @@ def export(
         imgsz=None if imgsz is None else as_hw(imgsz),
         precisions=select_precisions(precisions, fp16=fp16, int8=int8), batch=batch, dynamic=dynamic,
         calib=None if calib is None else os.fspath(calib), calib_images=calib_images,
-        qat=qat, int8_weight_bits=int8_weight_bits, out=Path(out), verify=verify, simplify=simplify, trained_on=trained_on, description=description,
+        qat=qat, int8_recipe=int8_recipe, int8_weight_bits=int8_weight_bits, out=Path(out), verify=verify, simplify=simplify, trained_on=trained_on, description=description,
         min_keypoint_oks=min_keypoint_oks,
     )
     source = load_source(weights, imgsz=options.imgsz)
@@ -125,6 +129,9 @@ def export(
     hw = options.imgsz
     log(f"exporting {source.label} at {hw[0]}x{hw[1]}, batch {'dynamic' if options.dynamic else options.batch}: "
         f"{', '.join(fmt_names)} x {', '.join(options.precisions)}")
+    if "int8" in options.precisions:  # resolved (and a QAT mismatch refused) before anything is written
+        floats = f"; float: {', '.join(job.float_layers)}" if job.float_layers else ""
+        log(f"int8 recipe {job.recipe.name!r}: {job.recipe.summary}{floats}")
     results: List[ExportResult] = []
     for name in fmt_names:
         fmt = get_format(name)
@@ -145,6 +152,7 @@ def export(
             result = ExportResult(
                 format=name, precision=precision, path=artifact.path, size_bytes=tree_size(artifact.path),
                 quantization=job.quantization(precision), ops=artifact.ops, float_ops=artifact.float_ops,
+                int8_recipe=job.recipe.name if precision == "int8" else None,
                 notes=artifact.notes,
             )
             used = ""

@@ -4,6 +4,10 @@ Sources, in order: ``--calib`` (a folder of images, searched recursively, e.g. a
 by ``yolopose-train synth``); else people drawn by the synthetic renderer
 (:mod:`yolopose.training.synth`) on textured backgrounds; else, when the renderer is not
 available, random natural-looking images (smooth colour fields, edges and blobs).
+
+Verification images are never calibration images (an artifact judged on the images it was
+calibrated on looks better than it is): :func:`verification_images` holds some of the folder's
+images out of calibration (:func:`split_folder`), or draws generated ones with another seed.
 """
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ from yolopose.errors import DatasetError
 from yolopose.images import IMAGE_SUFFIXES, open_image
 from yolopose.ops import letterbox
 
-__all__ = ["CalibrationSet", "calibration_images"]
+__all__ = ["CalibrationSet", "calibration_images", "split_folder", "verification_images"]
 
 
 @dataclass(frozen=True)
@@ -37,14 +41,27 @@ class CalibrationSet:
         return np.ascontiguousarray(self.float_nhwc(start, stop).transpose(0, 3, 1, 2))
 
 
-def _from_folder(folder: Path, n: int, imgsz: Tuple[int, int], rng: np.random.Generator) -> List[np.ndarray]:
+def _folder_images(folder: Path) -> List[Path]:
     if not folder.exists():
         raise DatasetError(f"{folder}: calibration folder not found")
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     if not files:
         raise DatasetError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)}) found for calibration")
-    if len(files) > n:
-        files = [files[i] for i in sorted(rng.choice(len(files), n, replace=False))]
+    return files
+
+
+def split_folder(folder: Path, n_calib: int, n_verify: int, seed: int = 0) -> Tuple[List[Path], List[Path]]:
+    """The folder's images shuffled once (``seed``), split into up to ``n_calib`` calibration
+    images and ``n_verify`` held-out verification images. A folder with no more than
+    ``2 * n_verify`` images is all calibration (no verification images from it)."""
+    files = _folder_images(folder)
+    order = [files[i] for i in np.random.default_rng(seed).permutation(len(files))]
+    held = n_verify if len(order) > 2 * n_verify else 0
+    calib, verify = order[held:][:n_calib], order[:held]
+    return sorted(calib), sorted(verify)
+
+
+def _load(files: List[Path], imgsz: Tuple[int, int]) -> List[np.ndarray]:
     return [letterbox(open_image(f), imgsz)[0] for f in files]  # the SDK's decoding: EXIF, modes, errors
 
 
@@ -78,12 +95,29 @@ def _rendered(rng: np.random.Generator, hw: Tuple[int, int]) -> Optional[np.ndar
     return img
 
 
-def calibration_images(imgsz: Tuple[int, int], n: int, calib: Optional[str] = None, seed: int = 0) -> CalibrationSet:
-    """``n`` letterboxed images of size ``imgsz`` (see the module docstring for the sources)."""
-    rng = np.random.default_rng(seed)
+def calibration_images(imgsz: Tuple[int, int], n: int, calib: Optional[str] = None, seed: int = 0,
+                       held_out: int = 0) -> CalibrationSet:
+    """``n`` letterboxed images of size ``imgsz`` (see the module docstring for the sources); from a
+    folder, never one of the ``held_out`` images :func:`split_folder` keeps for verification."""
     if calib is not None:
-        images = _from_folder(Path(calib), n, imgsz, rng)
-        return CalibrationSet(np.stack(images), f"{len(images)} images from {calib}")
+        files, _ = split_folder(Path(calib), n, held_out, seed)
+        return CalibrationSet(np.stack(_load(files, imgsz)), f"{len(files)} images from {calib}")
+    return _generated(imgsz, n, seed)
+
+
+def verification_images(imgsz: Tuple[int, int], n: int, calib: Optional[str] = None, seed: int = 0) -> CalibrationSet:
+    """``n`` letterboxed images none of which calibrates (:func:`calibration_images` with the same
+    ``calib``, ``seed`` and ``held_out=n``): the folder's held-out images, or, for a small folder
+    or none, generated ones drawn with another seed."""
+    if calib is not None:
+        _, files = split_folder(Path(calib), 0, n, seed)
+        if files:
+            return CalibrationSet(np.stack(_load(files, imgsz)), f"{len(files)} images of {calib} held out of calibration")
+    return _generated(imgsz, n, seed + 12345)
+
+
+def _generated(imgsz: Tuple[int, int], n: int, seed: int) -> CalibrationSet:
+    rng = np.random.default_rng(seed)
     # draw at a random aspect and letterbox, so the pad value is seen as in deployment
     images = []
     source = "synthetic renderer (yolopose.training.synth)"

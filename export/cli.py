@@ -7,6 +7,7 @@ from typing import Optional, Tuple
 import click
 
 from yolopose import __version__
+from yolopose.training.int8_recipes import DEFAULT_RECIPE, get_recipe, list_recipes
 
 FORMAT_CHOICES = ("onnx", "openvino", "tflite", "all")
 
@@ -40,6 +41,9 @@ def _parse_imgsz(value: Optional[str]):
               help="Folder of calibration images (e.g. a `yolopose-train synth` dataset) [default: generated images].")
 @click.option("--calib-images", default=64, show_default=True, type=click.IntRange(1), help="Calibration images to use.")
 @click.option("--qat", is_flag=True, help="Take int8 quantization from a QAT checkpoint (`yolopose-train qat`).")
+@click.option("--int8-recipe", type=click.Choice(list_recipes()), default=None,
+              help="Layers the int8 artifacts keep float. " + " ".join(f"{name}: {get_recipe(name).summary}." for name in list_recipes())
+                   + f" [default: {DEFAULT_RECIPE}; a QAT checkpoint's own recipe]")
 @click.option("--int8-weight-bits", type=click.Choice(["8", "7"]), default="8", show_default=True,
               help="Bits of the int8 ONNX/OpenVINO weights. 7 can help on x86 CPUs without VNNI (AVX2 only), whose "
                    "int8 convolutions saturate 16-bit sums of 8-bit products (`yolopose bench` prints the CPU's "
@@ -53,7 +57,7 @@ def _parse_imgsz(value: Optional[str]):
 @click.option("--description", default=None, metavar="TEXT", help="Free-text model description for the metadata.")
 @click.version_option(__version__, prog_name="yolopose-export")
 def main(weights: str, formats: Tuple[str, ...], imgsz: Optional[str], int8: bool, fp16: bool, fp32: Optional[bool],
-         calib: Optional[str], calib_images: int, qat: bool, int8_weight_bits: str, batch: int, dynamic: bool, out: str, no_verify: bool,
+         calib: Optional[str], calib_images: int, qat: bool, int8_recipe: Optional[str], int8_weight_bits: str, batch: int, dynamic: bool, out: str, no_verify: bool,
          trained_on: Optional[str], description: Optional[str]) -> None:
     """Export WEIGHTS (a checkpoint, or a registered model name for fresh weights) to ONNX,
     OpenVINO IR and/or TFLite; every artifact carries yolopose metadata and is verified against torch.
@@ -71,6 +75,8 @@ def main(weights: str, formats: Tuple[str, ...], imgsz: Optional[str], int8: boo
     precisions = select_precisions(fp32=fp32, fp16=fp16, int8=int8)
     if qat and not int8:
         raise click.UsageError("--qat selects where int8 quantization comes from; add --int8")
+    if int8_recipe and not int8:
+        raise click.UsageError("--int8-recipe applies to int8 artifacts; add --int8")
 
     def log(msg: str) -> None:
         click.echo(msg, err=True)
@@ -78,7 +84,7 @@ def main(weights: str, formats: Tuple[str, ...], imgsz: Optional[str], int8: boo
     try:
         results = export(
             weights, list(formats), imgsz=_parse_imgsz(imgsz), precisions=precisions, calib=calib,
-            calib_images=calib_images, qat=qat, int8_weight_bits=int(int8_weight_bits), batch=batch, dynamic=dynamic, out=out,
+            calib_images=calib_images, qat=qat, int8_recipe=int8_recipe, int8_weight_bits=int(int8_weight_bits), batch=batch, dynamic=dynamic, out=out,
             verify=not no_verify, trained_on=trained_on, description=description, log=log,
         )
     except YoloPoseError as exc:

@@ -5,17 +5,20 @@ from __future__ import annotations
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 import torch
 
 from yolopose.metadata import ModelMetadata
 
-from .calibration import CalibrationSet, calibration_images
+from .calibration import CalibrationSet, calibration_images, verification_images
 from .options import ExportOptions
 from .source import ModelSource
 from yolopose.training.models.raw_outputs import RawOutputs
+
+if TYPE_CHECKING:  # pragma: no cover
+    from yolopose.training.int8_recipes import Int8Recipe
 
 __all__ = ["ExportJob", "VERIFY_IMAGES", "artifact_output_names"]
 
@@ -70,6 +73,29 @@ class ExportJob:
             return None
         return "qat" if self.source.qat_graph is not None else "ptq"
 
+    @cached_property
+    def recipe(self) -> "Int8Recipe":
+        """The int8 recipe (:mod:`yolopose.training.int8_recipes`): a QAT checkpoint's own, else the
+        one asked for, else the default. Asking a QAT checkpoint for another one is an error: its
+        weights were tuned under its recipe's float/int8 split."""
+        from yolopose.errors import ConfigError
+        from yolopose.training.int8_recipes import DEFAULT_RECIPE, get_recipe
+        from yolopose.training.qat import qat_recipe
+
+        asked = self.options.int8_recipe
+        if self.source.qat_graph is not None:
+            own = qat_recipe(self.source.checkpoint or {})
+            if asked is not None and asked != own:
+                raise ConfigError(f"{self.source.label} was QAT-tuned with int8 recipe {own!r}; it exports with that "
+                                  f"recipe only (asked: {asked!r}). Run `yolopose-train qat --int8-recipe {asked}` for another.")
+            return get_recipe(own)
+        return get_recipe(asked or DEFAULT_RECIPE)
+
+    @cached_property
+    def float_layers(self) -> Tuple[str, ...]:
+        """The network's modules that stay float in the int8 artifacts (:attr:`recipe`)."""
+        return self.recipe.float_layers(self.source.model)
+
     @property
     def output_names(self) -> List[str]:
         return artifact_output_names(self.source.strides)
@@ -82,7 +108,10 @@ class ExportJob:
         ckpt = self.source.checkpoint or {}
         info: Dict[str, Any] = {"exported_from": self.source.label, "fresh_weights": self.source.fresh}
         if self.quantization(precision):
-            info["calibration"] = self.calibration.source
+            info["int8_recipe"] = self.recipe.name
+            info["float_layers"] = list(self.float_layers)  # modules computing in float (none: full integer)
+            if self.quantization(precision) == "ptq":
+                info["calibration"] = self.calibration.source
         if ckpt.get("source"):
             info["source"] = ckpt["source"]  # e.g. an official checkpoint and the AP its authors report
         info.update(extra)
@@ -104,7 +133,8 @@ class ExportJob:
     @cached_property
     def calibration(self) -> CalibrationSet:
         """Calibration images (built on first use; logged)."""
-        cal = calibration_images(self.imgsz, self.options.calib_images, self.options.calib, self.options.seed)
+        cal = calibration_images(self.imgsz, self.options.calib_images, self.options.calib, self.options.seed,
+                                 held_out=self.verify_count)
         self.log(f"calibration: {cal.source}")
         return cal
 
@@ -117,7 +147,7 @@ class ExportJob:
 
         graph = self.source.qat_graph
         if graph is None:
-            graph = build_quant_graph(self.source.model, self.imgsz, qat=False)
+            graph = build_quant_graph(self.source.model, self.imgsz, qat=False, recipe=self.recipe.name)
             cal, step = self.calibration, 8
             calibrate(graph, (torch.from_numpy(cal.float_nhwc(i, i + step)) for i in range(0, len(cal.images), step)))
         elif tuple(graph.imgsz) != tuple(self.imgsz):
@@ -131,15 +161,20 @@ class ExportJob:
 
         return convert_to_int8(self.int8_graph)
 
+    @property
+    def verify_count(self) -> int:
+        """How many verification images: :data:`VERIFY_IMAGES` rounded up to whole batches."""
+        batch = self.batch or 1
+        return -(-VERIFY_IMAGES // batch) * batch
+
     @cached_property
     def test_images(self) -> np.ndarray:
-        """Fixed verification images ``(N, H, W, 3)`` uint8: :data:`VERIFY_IMAGES` (rounded up to
-        whole batches) from the calibration folder when one is given (the user's own people), else
-        generated; drawn with another seed than the calibration set."""
-        batch = self.batch or 1
-        n = -(-VERIFY_IMAGES // batch) * batch
-        images = calibration_images(self.imgsz, n, self.options.calib, seed=self.options.seed + 12345).images
-        return images[np.arange(n) % len(images)]  # a small folder repeats its images to fill the batches
+        """Fixed verification images ``(N, H, W, 3)`` uint8, none of them a calibration image
+        (:func:`~yolopose.export.calibration.verification_images`): held out of the calibration
+        folder when one is given (the user's own people), else generated with another seed."""
+        ver = verification_images(self.imgsz, self.verify_count, self.options.calib, self.options.seed)
+        self.log(f"verification: {ver.source}")
+        return ver.images
 
     @cached_property
     def reference(self) -> List[np.ndarray]:

@@ -35,7 +35,9 @@ class ExportOptions:
     640). ``batch`` is a fixed batch size; ``dynamic=True`` makes the batch dimension dynamic (ONNX
     and OpenVINO; TFLite is always exported with a fixed batch). ``calib`` is a folder of images
     or a dataset folder (``None``: generated images). ``qat`` takes int8 ranges and weights from a
-    QAT checkpoint (and requires one). ``int8_weight_bits=7`` stores the int8 ONNX and OpenVINO
+    QAT checkpoint (and requires one). ``int8_recipe`` names the layers kept float
+    (:mod:`yolopose.training.int8_recipes`: ``"mixed"``, ``"full"``; ``None``: a QAT checkpoint's
+    own recipe, else ``"mixed"``). ``int8_weight_bits=7`` stores the int8 ONNX and OpenVINO
     weights on a 7-bit grid: x86 CPUs without VNNI add their int8 products in saturating 16-bit
     pairs, which 7-bit weights cannot overflow (:func:`yolopose.cpu.int8_dot_saturates`).
     """
@@ -47,6 +49,7 @@ class ExportOptions:
     calib: Optional[str] = None
     calib_images: int = 64
     qat: bool = False
+    int8_recipe: Optional[str] = None
     int8_weight_bits: int = 8  # 7: int8 ONNX/OpenVINO for x86 CPUs without VNNI (the TFLite keeps 8)
     out: Path = Path("exports")
     verify: bool = True
@@ -68,6 +71,10 @@ class ExportOptions:
             raise ConfigError(f"int8_weight_bits must be 7 or 8, got {self.int8_weight_bits}")
         if self.calib_images < 1:
             raise ConfigError(f"calib_images must be >= 1, got {self.calib_images}")
+        if self.int8_recipe is not None:
+            from yolopose.training.int8_recipes import get_recipe
+
+            get_recipe(self.int8_recipe)  # ConfigError naming the known recipes
 
 
 @dataclass
@@ -79,6 +86,7 @@ class ExportResult:
     path: Path
     size_bytes: int
     quantization: Optional[str] = None  # None, "ptq" or "qat"
+    int8_recipe: Optional[str] = None  # the int8 recipe (int8 artifacts only)
     kpt_err_max_px: Optional[float] = None  # decoded keypoints vs torch fp32, max abs (pixels)
     kpt_err_mean_px: Optional[float] = None
     kpt_oks: Optional[float] = None  # keypoint agreement with torch where torch sees people (verify.KeypointComparison)

@@ -12,7 +12,7 @@ import numpy as np
 from yolopose.errors import ModelError
 from yolopose.metadata import OUTPUT_KINDS
 from yolopose.ops import Candidates, decode
-from yolopose.tracking import oks_matrix
+from yolopose.tracking import oks_pairs
 
 __all__ = ["FP32_TOLERANCE_PX", "FP32_TOLERANCE_REL", "KeypointComparison", "compare_keypoints", "run_artifact"]
 
@@ -123,9 +123,8 @@ def _agreement(got: Sequence[Candidates], ref: Sequence[Candidates], conf: float
         truth, test = r.keypoints[keep], g.keypoints[keep].copy()
         test[..., 2] = truth[..., 2]  # count the keypoints torch sees, in both
         wh = r.boxes[keep, 2:] - r.boxes[keep, :2]
-        oks, counted = oks_matrix(truth, test, wh[:, 0] * wh[:, 1])
-        idx = np.arange(len(truth))
-        scores.append(np.where(counted[idx, idx] > 0, oks[idx, idx], np.nan))
+        oks, counted = oks_pairs(truth, test, wh[:, 0] * wh[:, 1])  # candidate i against itself: linear memory
+        scores.append(np.where(counted > 0, oks, np.nan))
     values = np.concatenate(scores) if scores else np.zeros(0)
     values = values[np.isfinite(values)]
     return (float(values.mean()) if values.size else float("nan")), int(values.size)

@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ["EvalParams", "KEYPOINT_PARAMS", "BBOX_PARAMS", "evaluate_stats"]
+__all__ = ["EvalParams", "KEYPOINT_PARAMS", "BBOX_PARAMS", "evaluate_images", "summary_stats"]
 
 _EPS = np.spacing(1)
 _IOU_THRS = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
@@ -231,15 +231,16 @@ def _summarize(precision: np.ndarray, recall: np.ndarray, params: EvalParams) ->
     return np.asarray(stats)
 
 
-def evaluate_stats(
+def evaluate_images(
     images: Sequence[int],
     categories: Sequence[int],
     gts: Sequence[Mapping[str, Any]],
     dts: Sequence[Mapping[str, Any]],
     params: EvalParams,
     sigmas: np.ndarray,
-) -> np.ndarray:
-    """The summary numbers of pycocotools' ``COCOeval.stats`` for prepared annotations.
+) -> List[List[List[Optional[Dict[str, np.ndarray]]]]]:
+    """pycocotools' per-image matching (``COCOeval.evaluate``): ``evals[category][area range][image]``
+    over the sorted image and category ids, for prepared annotations.
 
     ``gts`` carry ``image_id, category_id, bbox, area, iscrowd`` (and ``keypoints``,
     ``num_keypoints``); ``dts`` carry ``image_id, category_id, bbox, area, score`` (and
@@ -269,5 +270,11 @@ def evaluate_stats(
                 ious = _box_iou(dt.bbox, gt.bbox, gt.crowd)
             for a, area_range in enumerate(params.area_ranges):
                 evals[k][a].append(_evaluate_image(dt, gt, ious, area_range, max_det))
+    return evals
+
+
+def summary_stats(evals: List[List[List[Optional[Dict[str, np.ndarray]]]]], params: EvalParams) -> np.ndarray:
+    """The summary numbers of pycocotools' ``COCOeval.stats`` from :func:`evaluate_images` output
+    (any selection of its images, repeats allowed)."""
     precision, recall = _accumulate(evals, params)
     return _summarize(precision, recall, params)

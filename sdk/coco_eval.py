@@ -11,6 +11,10 @@ ARl`` (keypoints, OKS) and ``box_AP, box_AP50, box_AP75, box_APs, box_APm, box_A
 box_AR10, box_AR100, box_ARs, box_ARm, box_ARl``. A value of ``-1`` means "no ground truth in that
 range", as in pycocotools.
 
+``evaluate_per_image`` matches the results image by image once and returns an
+:class:`ImageEvaluation` whose ``metrics(images)`` accumulates any selection of the images, repeats
+allowed: a bootstrap resample costs an accumulation, not a new evaluation.
+
 Two backends compute the same numbers: ``"pycocotools"`` (the reference; ``pip install
 "yolopose[eval]"``) and ``"numpy"`` (a port of its algorithm, for installs without it).
 ``backend="auto"`` picks pycocotools when it is installed.
@@ -26,7 +30,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ._coco_eval_numpy import BBOX_PARAMS, KEYPOINT_PARAMS, EvalParams, evaluate_stats
+from ._coco_eval_numpy import BBOX_PARAMS, KEYPOINT_PARAMS, EvalParams, evaluate_images, summary_stats
 from .errors import BackendNotAvailableError, ConfigError, DatasetError
 from .keypoints import COCO_OKS_SIGMAS, oks_sigmas
 
@@ -34,8 +38,10 @@ __all__ = [
     "KEYPOINT_METRICS",
     "BOX_METRICS",
     "IOU_TYPES",
+    "ImageEvaluation",
     "available_backends",
     "evaluate",
+    "evaluate_per_image",
     "format_metrics",
     "load_ground_truth",
 ]
@@ -154,15 +160,25 @@ def _with_result_areas(results: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
 
 
 # ---------------------------------------------------------------------------------- backends
-def _numpy_backend(gt: Dict[str, Any], results: List[Dict[str, Any]], iou_type: str, sigmas: np.ndarray) -> np.ndarray:
+#: A backend matches one result set image by image and returns ``stats(positions)``: pycocotools'
+#: ``COCOeval.stats`` over the images at those positions of the sorted image ids (repeats allowed).
+StatsOf = Callable[[Sequence[int]], np.ndarray]
+
+
+def _numpy_backend(gt: Dict[str, Any], results: List[Dict[str, Any]], iou_type: str, sigmas: np.ndarray) -> StatsOf:
     params = _IOU_TYPES[iou_type][1]
     dts = _with_result_areas([dict(r) for r in results])
     images = [img["id"] for img in gt["images"]]
     cats = [c["id"] for c in gt["categories"]]
-    return evaluate_stats(images, cats, gt["annotations"], dts, params, sigmas)
+    evals = evaluate_images(images, cats, gt["annotations"], dts, params, sigmas)
+
+    def stats(positions: Sequence[int]) -> np.ndarray:
+        return summary_stats([[[per_area[i] for i in positions] for per_area in per_cat] for per_cat in evals], params)
+
+    return stats
 
 
-def _pycocotools_backend(gt: Dict[str, Any], results: List[Dict[str, Any]], iou_type: str, sigmas: np.ndarray) -> np.ndarray:
+def _pycocotools_backend(gt: Dict[str, Any], results: List[Dict[str, Any]], iou_type: str, sigmas: np.ndarray) -> StatsOf:
     try:
         from pycocotools.coco import COCO
         from pycocotools.cocoeval import COCOeval
@@ -181,12 +197,26 @@ def _pycocotools_backend(gt: Dict[str, Any], results: List[Dict[str, Any]], iou_
         if iou_type == "keypoints":
             evaluator.params.kpt_oks_sigmas = np.asarray(sigmas, dtype=np.float64)
         evaluator.evaluate()
-        evaluator.accumulate()
-        evaluator.summarize()
-    return np.asarray(evaluator.stats, dtype=np.float64)
+    # evalImgs is laid out [category][area range][image] over the evaluated (sorted) image ids
+    per_image = evaluator.evalImgs
+    n_images, n_areas = len(evaluator._paramsEval.imgIds), len(evaluator._paramsEval.areaRng)
+    n_cats = len(evaluator._paramsEval.catIds) if evaluator._paramsEval.useCats else 1
+
+    def stats(positions: Sequence[int]) -> np.ndarray:
+        ev = copy.copy(evaluator)
+        ev.params, ev._paramsEval = copy.copy(evaluator.params), copy.copy(evaluator._paramsEval)
+        ev.params.imgIds = ev._paramsEval.imgIds = list(range(len(positions)))
+        ev.evalImgs = [per_image[(k * n_areas + a) * n_images + i]
+                       for k in range(n_cats) for a in range(n_areas) for i in positions]
+        with contextlib.redirect_stdout(io.StringIO()):
+            ev.accumulate()
+            ev.summarize()
+        return np.asarray(ev.stats, dtype=np.float64)
+
+    return stats
 
 
-_BACKENDS: Dict[str, Callable[[Dict[str, Any], List[Dict[str, Any]], str, np.ndarray], np.ndarray]] = {
+_BACKENDS: Dict[str, Callable[[Dict[str, Any], List[Dict[str, Any]], str, np.ndarray], StatsOf]] = {
     "numpy": _numpy_backend,
     "pycocotools": _pycocotools_backend,
 }
@@ -203,19 +233,37 @@ def available_backends() -> Tuple[str, ...]:
 
 
 # ---------------------------------------------------------------------------------- public API
-def evaluate(
+class ImageEvaluation:
+    """One result set matched against a ground truth once, image by image (COCO's evaluate step).
+
+    ``image_ids``: the evaluated images, sorted. :meth:`metrics` accumulates the images at the
+    given positions of ``image_ids`` (repeats allowed, e.g. a bootstrap resample), or all of them.
+    """
+
+    def __init__(self, image_ids: Sequence[Any], parts: Sequence[Tuple[Tuple[str, ...], StatsOf]]) -> None:
+        self.image_ids = tuple(image_ids)
+        self._parts = list(parts)
+
+    def metrics(self, images: Optional[Sequence[int]] = None) -> Dict[str, float]:
+        """The metrics (names as :func:`evaluate` returns them) of the images at positions
+        ``images`` of :attr:`image_ids` (default: every image once)."""
+        positions = range(len(self.image_ids)) if images is None else images
+        out: Dict[str, float] = {}
+        for names, stats in self._parts:
+            out.update({n: float(v) for n, v in zip(names, stats(positions))})
+        return out
+
+
+def evaluate_per_image(
     ground_truth: GroundTruth,
     results: Results,
     iou_types: Sequence[str] = IOU_TYPES,
     backend: str = "auto",
     sigmas: Optional[Sequence[float]] = None,
-) -> Dict[str, float]:
-    """COCO metrics of ``results`` against ``ground_truth`` (see the module docstring).
-
-    ``iou_types``: any of ``"keypoints"`` (OKS; metrics without prefix) and ``"bbox"`` (``box_``
-    prefix). ``sigmas``: per-keypoint OKS sigmas (default: :func:`yolopose.keypoints.oks_sigmas`
-    of the ground truth's keypoint count). ``backend``: ``"auto"``, ``"pycocotools"`` or ``"numpy"``.
-    """
+) -> ImageEvaluation:
+    """Match ``results`` against ``ground_truth`` image by image once (arguments as for
+    :func:`evaluate`); the returned :class:`ImageEvaluation` gives the metrics of any selection
+    of the images without matching again."""
     unknown = [t for t in iou_types if t not in _IOU_TYPES]
     if unknown or not iou_types:
         raise ConfigError(f"iou_types {list(iou_types)!r}: choose from {list(_IOU_TYPES)}")
@@ -234,12 +282,24 @@ def evaluate(
             raise DatasetError(f"{ground_truth if isinstance(ground_truth, (str, Path)) else '<ground truth dict>'}: "
                                f"annotation id {missing[0]!r} has no 'keypoints' (keypoint evaluation needs them)")
     checked = _check_results(results, gt, iou_types, 3 * k)
-    metrics: Dict[str, float] = {}
-    for iou_type in iou_types:
-        names = _IOU_TYPES[iou_type][0]
-        stats = _BACKENDS[backend](gt, checked, iou_type, sig)
-        metrics.update({n: float(v) for n, v in zip(names, stats)})
-    return metrics
+    parts = [(_IOU_TYPES[t][0], _BACKENDS[backend](gt, checked, t, sig)) for t in iou_types]
+    return ImageEvaluation(sorted({img["id"] for img in gt["images"]}), parts)
+
+
+def evaluate(
+    ground_truth: GroundTruth,
+    results: Results,
+    iou_types: Sequence[str] = IOU_TYPES,
+    backend: str = "auto",
+    sigmas: Optional[Sequence[float]] = None,
+) -> Dict[str, float]:
+    """COCO metrics of ``results`` against ``ground_truth`` (see the module docstring).
+
+    ``iou_types``: any of ``"keypoints"`` (OKS; metrics without prefix) and ``"bbox"`` (``box_``
+    prefix). ``sigmas``: per-keypoint OKS sigmas (default: :func:`yolopose.keypoints.oks_sigmas`
+    of the ground truth's keypoint count). ``backend``: ``"auto"``, ``"pycocotools"`` or ``"numpy"``.
+    """
+    return evaluate_per_image(ground_truth, results, iou_types, backend, sigmas).metrics()
 
 
 def format_metrics(metrics: Mapping[str, float], title: str = "") -> str:

@@ -45,17 +45,6 @@ def _split():
     return gt, exact, half
 
 
-def test_resample_renumbers_images_and_keeps_their_people_and_detections():
-    gt, exact, half = _split()
-    new_gt, (a, b) = _module().Split(gt, (exact, half)).draw([3, 3, 8])
-    assert [im["id"] for im in new_gt["images"]] == [1, 2, 3]
-    assert [im["file_name"] for im in new_gt["images"]] == ["3.jpg", "3.jpg", "8.jpg"]
-    assert [(ann["id"], ann["image_id"]) for ann in new_gt["annotations"]] == [(1, 1), (2, 2), (3, 3)]
-    assert new_gt["annotations"][2]["keypoints"] == gt["annotations"][7]["keypoints"]
-    assert [d["image_id"] for d in a] == [1, 2, 3] and b[2]["keypoints"] == half[7]["keypoints"]
-    assert gt["images"][2]["id"] == 3  # the input is left as it was
-
-
 def test_identical_results_have_ratio_one_and_no_spread():
     gt, exact, _ = _split()
     out = _module().paired_ratio(gt, exact, exact, resamples=20)

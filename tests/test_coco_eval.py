@@ -88,6 +88,35 @@ def test_numpy_backend_matches_pycocotools(seed):
     assert 0.05 < ours["AP"] < 0.95 and 0.05 < ours["box_AP"] < 0.95  # a non-trivial case
 
 
+def _resampled(gt: dict, results: list, ids: list):
+    """The ground truth and results of images ``ids`` (repeats allowed), each copy a new image."""
+    images = {im["id"]: im for im in gt["images"]}
+    new_gt = {**gt, "images": [], "annotations": []}
+    new_results = []
+    for new_id, old_id in enumerate(ids, 1):
+        new_gt["images"].append({**images[old_id], "id": new_id})
+        new_gt["annotations"] += [{**a, "id": len(new_gt["annotations"]) + j + 1, "image_id": new_id}
+                                  for j, a in enumerate(x for x in gt["annotations"] if x["image_id"] == old_id)]
+        new_results += [{**r, "image_id": new_id} for r in results if r["image_id"] == old_id]
+    return new_gt, new_results
+
+
+@pytest.mark.parametrize("backend", ["numpy", "pycocotools"])
+def test_per_image_evaluation_of_a_resample_equals_evaluating_the_resampled_set(backend):
+    if backend == "pycocotools":
+        pytest.importorskip("pycocotools")
+    gt, results = _dataset(4, n_images=15)
+    per_image = coco_eval.evaluate_per_image(gt, results, backend=backend)
+    assert per_image.image_ids == tuple(range(1, 16))
+    assert per_image.metrics() == coco_eval.evaluate(gt, results, backend=backend)
+    drawn = [3, 3, 0, 14, 7, 7, 7, 2, 11, 5, 5, 9, 1, 13, 6]  # positions in image_ids, with repeats
+    slow = coco_eval.evaluate(*_resampled(gt, results, [per_image.image_ids[i] for i in drawn]), backend=backend)
+    fast = per_image.metrics(drawn)
+    assert fast.keys() == slow.keys()
+    np.testing.assert_allclose([fast[k] for k in slow], [slow[k] for k in slow], rtol=0, atol=1e-12)
+    assert fast["AP"] != per_image.metrics()["AP"]  # the resample is another split
+
+
 def test_keypoint_only_results_use_keypoint_extent_like_pycocotools():
     gt, results = _dataset(5)
     kp_only = [{k: v for k, v in r.items() if k != "bbox"} for r in results]

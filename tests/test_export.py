@@ -59,6 +59,16 @@ def exported(tmp_path_factory):
     return model, results
 
 
+@pytest.fixture(scope="module")
+def exported_full(tmp_path_factory, exported):
+    """The same model's int8 artifacts with the ``full`` recipe (every layer int8)."""
+    from yolopose.export import export
+
+    model, _ = exported
+    out = tmp_path_factory.mktemp("export-full")
+    return model, export(model, "all", imgsz=IMGSZ, int8=True, int8_recipe="full", calib_images=8, out=out)
+
+
 FORMATS = ("onnx", "openvino", "tflite")
 PRECISIONS = ("fp32", "fp16", "int8")
 PAIRS = [(f, p) for f in FORMATS for p in PRECISIONS]
@@ -106,6 +116,23 @@ def test_artifact_matches_torch_through_the_sdk(exported, fmt, precision):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("fmt", FORMATS)
+def test_full_recipe_int8_matches_torch_through_the_sdk(exported_full, fmt):
+    from yolopose.cpu import int8_dot_saturates
+    from yolopose.export import get_format
+    from yolopose.export.verify import compare_keypoints
+
+    model, results = exported_full
+    (r,) = [r for r in results if r.format == fmt]
+    images = np.random.default_rng(7).integers(0, 256, (1, IMGSZ, IMGSZ, 3), dtype=np.uint8)
+    raw, meta = _sdk_raw(r.path, images)
+    assert meta.precision == "int8" and meta.extra["int8_recipe"] == "full"
+    if get_format(fmt).int8_saturates_without_vnni and int8_dot_saturates():
+        pytest.skip(f"{fmt} int8 on x86 without VNNI saturates (yolopose.cpu.int8_dot_saturates)")
+    assert compare_keypoints(raw, _torch_raw(model, images), model.strides, model.anchors).max_px < 6.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("precision", ["fp16", "int8"])
 def test_fp16_and_int8_artifacts_are_smaller(exported, fmt, precision):
     _, results = exported
@@ -113,39 +140,76 @@ def test_fp16_and_int8_artifacts_are_smaller(exported, fmt, precision):
     assert _result(results, fmt, precision).size_bytes < 0.9 * _result(results, fmt, "fp32").size_bytes
 
 
-@pytest.mark.slow
-def test_int8_tflite_is_full_integer_with_nhwc_input(exported):
-    from ai_edge_litert.interpreter import Interpreter
+def _tflite_meta(path: Path) -> ModelMetadata:
+    with zipfile.ZipFile(path) as zf:
+        return ModelMetadata.from_json(zf.read("yolopose.json").decode())
 
-    _, results = exported
-    (r,) = [r for r in results if r.format == "tflite" and r.precision == "int8"]
-    it = Interpreter(model_path=str(r.path))
+
+def _check_int8_input(it) -> None:
     inp = it.get_input_details()
     assert len(inp) == 1 and tuple(inp[0]["shape"]) == (1, IMGSZ, IMGSZ, 3)
     assert inp[0]["dtype"] == np.int8
     scale, zero_point = inp[0]["quantization"]
     assert zero_point == -128 and abs(scale - 1 / 255) < 1e-9
+
+
+@pytest.mark.slow
+def test_full_recipe_int8_tflite_is_full_integer_with_nhwc_input(exported_full):
+    from ai_edge_litert.interpreter import Interpreter
+
+    _, results = exported_full
+    (r,) = [r for r in results if r.format == "tflite"]
+    assert r.int8_recipe == "full"
+    it = Interpreter(model_path=str(r.path))
+    _check_int8_input(it)
     outs = it.get_output_details()
     assert len(outs) == 9 and all(o["dtype"] == np.int8 and o["quantization"][0] > 0 for o in outs)
     assert len({o["quantization"] for o in outs}) > 1  # each output has its own range
     assert r.float_ops == () and "DEQUANTIZE" not in r.ops
     assert r.ops["LOGISTIC"] > 0 and r.ops["MUL"] > 0  # SiLU as int8 sigmoid * x
-    with zipfile.ZipFile(r.path) as zf:
-        meta = ModelMetadata.from_json(zf.read("yolopose.json").decode())
+    meta = _tflite_meta(r.path)
     assert meta.input_layout == "NHWC" and meta.input_dtype == "int8" and meta.precision == "int8"
+    assert meta.extra["int8_recipe"] == "full" and meta.extra["float_layers"] == []
 
 
 @pytest.mark.slow
-def test_int8_onnx_carries_the_tflite_ranges(exported):
+def test_mixed_recipe_int8_tflite_keeps_the_head_float_and_says_so(exported):
+    """The default recipe: int8 input and int8 backbone/neck, the pose head and the neck layers
+    feeding it in float, so every output is float32; the metadata lists those layers."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    model, results = exported
+    r = _result(results, "tflite", "int8")
+    assert r.int8_recipe == "mixed"
+    it = Interpreter(model_path=str(r.path))
+    _check_int8_input(it)
+    assert all(o["dtype"] == np.float32 for o in it.get_output_details())
+    assert r.ops["DEQUANTIZE"] > 0 and r.float_ops  # the float layers, after a dequantize
+    ops = it._get_ops_details()
+    tensors = {t["index"]: t for t in it.get_tensor_details()}
+    int8_convs = [op for op in ops if op["op_name"] in ("CONV_2D", "DEPTHWISE_CONV_2D")
+                  and tensors[op["outputs"][0]]["dtype"] == np.int8]
+    float_convs = [op for op in ops if op["op_name"] in ("CONV_2D", "DEPTHWISE_CONV_2D")
+                   and tensors[op["outputs"][0]]["dtype"] == np.float32]
+    floats = model.head_and_its_inputs()
+    n_float = sum(1 for name, m in model.named_modules() if isinstance(m, torch.nn.Conv2d)
+                  and any(name == f or name.startswith(f + ".") for f in floats))
+    assert len(float_convs) == n_float and len(int8_convs) > n_float
+    meta = _tflite_meta(r.path)
+    assert meta.extra["int8_recipe"] == "mixed" and meta.extra["float_layers"] == list(floats)
+
+
+@pytest.mark.slow
+def test_int8_onnx_carries_the_tflite_ranges(exported_full):
     """The int8 ONNX is the QDQ form of the graph the int8 TFLite comes from: its output
     quantization and its integer weights are the TFLite's, so the two agree much more closely
-    with each other than either does with fp32."""
+    with each other than either does with fp32 (full recipe: every output int8)."""
     import onnx
     from onnx import numpy_helper
 
     from yolopose.cpu import int8_dot_saturates
 
-    model, results = exported
+    model, results = exported_full
     by = {(r.format, r.precision): r for r in results}
     proto = onnx.load(str(by[("onnx", "int8")].path))
     ops = {n.op_type for n in proto.graph.node}
@@ -164,23 +228,50 @@ def test_int8_onnx_carries_the_tflite_ranges(exported):
         assert between <= 0.5 * to_float + 1e-3, (between, to_float)
 
 
+def _float_layer_convs(model, floats) -> int:
+    return sum(1 for name, m in model.named_modules() if isinstance(m, torch.nn.Conv2d)
+               and any(name == f or name.startswith(f + ".") for f in floats))
+
+
 @pytest.mark.slow
-def test_int8_onnx_runs_integer_kernels_in_onnxruntime(exported, tmp_path):
-    """onnxruntime turns every convolution of the int8 ONNX into a ``QLinearConv`` (an int8
+@pytest.mark.parametrize("recipe", ["mixed", "full"])
+def test_int8_onnx_runs_integer_kernels_in_onnxruntime(exported, exported_full, recipe, tmp_path):
+    """onnxruntime turns every int8 convolution of the int8 ONNX into a ``QLinearConv`` (an int8
     activation layout or a float bias would leave float ``Conv`` nodes between Q/DQ pairs, slower
-    than the fp32 model)."""
+    than the fp32 model); only the recipe's float layers stay ``Conv``."""
     import onnx
     import onnxruntime as ort
 
-    _, results = exported
+    model, results = exported if recipe == "mixed" else exported_full
     path = next(r.path for r in results if (r.format, r.precision) == ("onnx", "int8"))
     source = [n.op_type for n in onnx.load(str(path)).graph.node]
     options = ort.SessionOptions()
     options.optimized_model_filepath = str(tmp_path / "optimized.onnx")
     ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     optimized = [n.op_type for n in onnx.load(str(tmp_path / "optimized.onnx")).graph.node]
-    assert "Conv" not in optimized
-    assert optimized.count("QLinearConv") == source.count("Conv") > 0
+    floats = model.head_and_its_inputs() if recipe == "mixed" else ()
+    n_float = _float_layer_convs(model, floats)
+    assert optimized.count("Conv") == n_float and (n_float > 0) == (recipe == "mixed")
+    assert optimized.count("QLinearConv") == source.count("Conv") - n_float > 0
+
+
+@pytest.mark.slow
+def test_mixed_recipe_openvino_quantizes_nothing_in_the_float_layers(exported):
+    """NNCF's ignored_scope holds the recipe's float layers: no FakeQuantize feeds one of their
+    nodes, while the rest of the network is quantized."""
+    import openvino as ov
+
+    from yolopose.export.scopes import module_of
+
+    model, results = exported
+    ir = ov.Core().read_model(str(_artifact_file(_result(results, "openvino", "int8").path)))
+    floats = model.head_and_its_inputs()
+    fed = [t.get_node().get_friendly_name() for op in ir.get_ops() if op.get_type_name() == "FakeQuantize"
+           for out in op.outputs() for t in out.get_target_inputs()]
+    in_float = [n for n in fed if any(module_of(n) == f or module_of(n).startswith(f + ".") for f in floats)]
+    assert fed and not in_float, in_float
+    meta = ModelMetadata.from_json(str(ir.get_rt_info(["yolopose"]).astype(str)))
+    assert meta.extra["int8_recipe"] == "mixed" and meta.extra["float_layers"] == list(floats)
 
 
 @pytest.mark.slow
@@ -339,3 +430,20 @@ def test_int8_weight_bits_must_be_7_or_8():
 
     with pytest.raises(ConfigError, match="int8_weight_bits"):
         ExportOptions(int8_weight_bits=4)
+
+
+def test_a_qat_checkpoint_exports_with_its_own_recipe_only(tmp_path):
+    """A QAT checkpoint records the recipe it was tuned under and refuses another one before
+    anything is written; an unknown recipe names the known ones."""
+    from yolopose.export import export
+    from yolopose.training.qat import build_quant_graph, save_qat_checkpoint
+
+    model = tiny_model("relu")
+    graph = build_quant_graph(model, IMGSZ, qat=True, recipe="full")
+    ckpt = save_qat_checkpoint(tmp_path / "qat.pt", graph, model.config)
+    assert torch.load(ckpt, weights_only=True)["int8_recipe"] == "full"
+    with pytest.raises(ConfigError, match="QAT-tuned with int8 recipe 'full'.*asked: 'mixed'"):
+        export(ckpt, "onnx", imgsz=IMGSZ, int8=True, qat=True, int8_recipe="mixed", out=tmp_path / "out")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    with pytest.raises(ConfigError, match="unknown int8 recipe 'fast'.*mixed, full"):
+        export(model, "onnx", imgsz=IMGSZ, int8=True, int8_recipe="fast", out=tmp_path / "out")

@@ -47,7 +47,7 @@ def test_qat_steps_checkpoint_and_int8_tflite(tmp_path):
     )
 
     model = tiny_model("silu")
-    graph = build_quant_graph(model, IMGSZ, qat=True)
+    graph = build_quant_graph(model, IMGSZ, qat=True, recipe="full")  # every layer fake-quantized
     fake_quants = [m for m in graph.module.modules() if "FakeQuantize" in type(m).__name__]
     assert len(fake_quants) > 20
     before = {k: v.clone() for k, v in graph.float_state_dict().items()}
@@ -71,7 +71,7 @@ def test_qat_steps_checkpoint_and_int8_tflite(tmp_path):
     # the checkpoint loads with weights_only and rebuilds the same graph
     path = save_qat_checkpoint(tmp_path / "qat.pt", graph, model.config, epoch=1)
     raw = torch.load(path, map_location="cpu", weights_only=True)
-    assert raw["qat"] is True and raw["format"] == "yolopose-checkpoint"
+    assert raw["qat"] is True and raw["format"] == "yolopose-checkpoint" and raw["int8_recipe"] == "full"
     graph2, _, _ = load_qat_graph(path)
     set_training(graph2, False)
     with torch.no_grad():
@@ -93,6 +93,54 @@ def test_qat_steps_checkpoint_and_int8_tflite(tmp_path):
         scale, zp = d["quantization"]
         got = (it.get_tensor(d["index"]).astype(np.float32) - zp) * scale
         assert np.abs(got - expected[tuple(d["shape"])]).max() <= 2.01 * scale
+
+
+def test_mixed_recipe_qat_leaves_the_float_layers_unquantized_and_exports_float_outputs(tmp_path):
+    """The default recipe fake-quantizes the backbone and neck only: the head and the neck layers
+    feeding it train in float, the checkpoint says so, and its int8 TFLite computes them in float."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from yolopose.export import export
+    from yolopose.training.qat import build_quant_graph, convert_to_int8, save_qat_checkpoint, set_training
+
+    model = tiny_model("silu")
+    full = build_quant_graph(model, IMGSZ, qat=True, recipe="full")
+    graph = build_quant_graph(model, IMGSZ, qat=True)
+    assert graph.recipe == "mixed" and graph.float_layers == model.head_and_its_inputs()
+    count = lambda g: sum("FakeQuantize" in type(m).__name__ for m in g.module.modules())  # noqa: E731
+    assert 0 < count(graph) < count(full)
+
+    def float_convs(g) -> int:  # convolutions whose input is not a dequantized int8 tensor
+        convs = [n for n in convert_to_int8(g).graph.nodes if n.target == torch.ops.aten.conv2d.default]
+        return sum("dequantize" not in str(getattr(n.args[0], "target", "")) for n in convs)
+
+    n_float = sum(isinstance(m, torch.nn.Conv2d) and any(name == f or name.startswith(f + ".") for f in graph.float_layers)
+                  for name, m in model.named_modules())
+    assert float_convs(full) == 0 and float_convs(graph) == n_float > 0
+    set_training(graph, True)  # let the fake quantizers see data: their ranges start empty
+    with torch.no_grad():
+        for x in _generated_batches(3):
+            graph.module(x[0].permute(0, 2, 3, 1).float() / 255.0)
+    path = save_qat_checkpoint(tmp_path / "qat.pt", graph, model.config)
+    assert torch.load(path, weights_only=True)["int8_recipe"] == "mixed"
+    (r,) = export(path, "tflite", int8=True, qat=True, imgsz=IMGSZ, out=tmp_path / "out")
+    assert r.int8_recipe == "mixed" and r.float_ops
+    it = Interpreter(model_path=str(r.path))
+    it.allocate_tensors()
+    assert it.get_input_details()[0]["dtype"] == np.int8
+    assert all(d["dtype"] == np.float32 for d in it.get_output_details())
+    images = np.random.default_rng(3).integers(0, 256, (1, IMGSZ, IMGSZ, 3), dtype=np.uint8)
+    it.set_tensor(it.get_input_details()[0]["index"], (images.astype(np.int16) - 128).astype(np.int8))
+    it.invoke()
+    set_training(graph, False)
+    with torch.no_grad():
+        x = torch.from_numpy(images.astype(np.float32) / 255.0)
+        expected = {tuple(t.shape): t.numpy() for t in convert_to_int8(graph)(x)}
+        fake = {tuple(t.shape): t.numpy() for t in graph.module(x)}
+    for d in it.get_output_details():
+        got, want = it.get_tensor(d["index"]), expected[tuple(d["shape"])]
+        assert np.abs(want - fake[tuple(d["shape"])]).max() < 0.01 * np.abs(want).max()  # the QAT graph's arithmetic
+        assert np.abs(got - want).mean() < 0.05 * np.abs(want).mean() + 1e-3, d["name"]
 
 
 def test_qat_command_on_a_checkpoint(tmp_path):

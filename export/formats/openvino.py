@@ -2,7 +2,9 @@
 (weights compressed to float16), int8. Converted from the fp32 ONNX graph; int8 from a QAT
 checkpoint is converted from the int8 QDQ ONNX instead (the ranges QAT learned, as in the int8
 TFLite and ONNX), int8 by post-training quantization is NNCF's (on the calibration images; its
-range and bias-correction algorithms keep more of the float AP than plain MinMax calibration).
+range and bias-correction algorithms keep more of the float AP than plain MinMax calibration),
+with the int8 recipe's float layers in NNCF's ``ignored_scope`` (their nodes, found by name:
+:mod:`..scopes`).
 
 Verification runs with ``INFERENCE_PRECISION_HINT=f32``: on CPUs with AMX / AVX512-BF16 the
 CPU plugin otherwise computes fp32 models in bfloat16 (keypoints move by ~0.5 px at 64 px).
@@ -17,6 +19,7 @@ from yolopose.fileio import atomic_dir
 from yolopose.metadata import METADATA_KEY
 
 from .._registry import Artifact, Format, register_format
+from ..scopes import nodes_in_modules
 from .onnx import fp32_onnx, int8_onnx, weight_bits_info
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -35,6 +38,21 @@ def _ov_model(job: "ExportJob", onnx_model=None):
         return ov.convert_model(str(src))
 
 
+def _ignored_scope(job: "ExportJob", model):
+    """NNCF's ``ignored_scope`` for the recipe's float layers: the names of their nodes in ``model``."""
+    import nncf
+
+    from yolopose.errors import ExportError
+
+    if not job.float_layers:
+        return None
+    names = nodes_in_modules((op.get_friendly_name() for op in model.get_ops()), job.float_layers)
+    if not names:
+        raise ExportError(f"OpenVINO int8: no node of the {job.recipe.name} recipe's float layers "
+                          f"({', '.join(job.float_layers)}) found by name in the converted model")
+    return nncf.IgnoredScope(names=names)
+
+
 def _quantize(job: "ExportJob", model):
     import nncf
     from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters, OverflowFix
@@ -46,6 +64,7 @@ def _quantize(job: "ExportJob", model):
     # NNCF's overflow fix: 7-bit weights everywhere (its default: in the first layer only)
     fix = OverflowFix.ENABLE if job.options.int8_weight_bits == 7 else OverflowFix.FIRST_LAYER
     return nncf.quantize(model, nncf.Dataset(items), subset_size=len(items), preset=nncf.QuantizationPreset.MIXED,
+                         ignored_scope=_ignored_scope(job, model),
                          advanced_parameters=AdvancedQuantizationParameters(overflow_fix=fix))
 
 
@@ -70,7 +89,8 @@ class OpenVinoFormat(Format):
         elif precision == "int8":
             model = _quantize(job, _ov_model(job))
             notes.append("NNCF post-training quantization (mixed preset"
-                         + (", 7-bit weights)" if job.options.int8_weight_bits == 7 else ")"))
+                         + (", 7-bit weights" if job.options.int8_weight_bits == 7 else "")
+                         + (f"; float layers in its ignored_scope: {', '.join(job.float_layers)})" if job.float_layers else ")"))
         else:
             model = _ov_model(job)
         meta = job.metadata(precision, input_layout="NCHW", **weight_bits_info(job, precision))

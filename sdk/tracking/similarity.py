@@ -8,7 +8,21 @@ import numpy as np
 from ..keypoints import oks_sigmas
 from ..ops import box_iou
 
-__all__ = ["box_iou", "oks_matrix"]
+__all__ = ["box_iou", "oks_matrix", "oks_pairs"]
+
+
+def _oks(a: np.ndarray, b: np.ndarray, area: np.ndarray, sigmas: Optional[Sequence[float]],
+         min_conf: float) -> Tuple[np.ndarray, np.ndarray]:
+    """COCO's OKS of broadcastable keypoint arrays ``a``, ``b`` ``(..., K, 3)`` with object scale
+    ``area`` ``(...)`` of ``a``: ``(oks, counted)`` over the leading dimensions."""
+    k = a.shape[-2]
+    sig = np.asarray(oks_sigmas(k) if sigmas is None else sigmas, dtype=np.float64)
+    var = (2.0 * sig) ** 2  # (K,)
+    d2 = ((a[..., :2] - b[..., :2]) ** 2).sum(-1)  # (..., K)
+    e = np.exp(-d2 / (2.0 * np.maximum(area, 1.0)[..., None] * var))
+    both = (a[..., 2] >= min_conf) & (b[..., 2] >= min_conf) & np.isfinite(d2)
+    counted = both.sum(-1)
+    return np.where(both, e, 0.0).sum(-1) / np.maximum(counted, 1), counted
 
 
 def oks_matrix(
@@ -33,14 +47,22 @@ def oks_matrix(
     n, m = a.shape[0], b.shape[0]
     if n == 0 or m == 0:
         return np.zeros((n, m)), np.zeros((n, m), dtype=np.int64)
-    k = a.shape[1]
-    sig = np.asarray(oks_sigmas(k) if sigmas is None else sigmas, dtype=np.float64)
-    var = (2.0 * sig) ** 2  # (K,)
-    d2 = ((a[:, None, :, :2] - b[None, :, :, :2]) ** 2).sum(-1)  # (N, M, K)
-    area = np.maximum(np.asarray(areas_a, dtype=np.float64), 1.0)[:, None, None]
-    e = np.exp(-d2 / (2.0 * area * var))
-    both = (a[:, None, :, 2] >= min_conf) & (b[None, :, :, 2] >= min_conf)
-    both &= np.isfinite(d2)
-    counted = both.sum(-1)
-    oks = np.where(both, e, 0.0).sum(-1) / np.maximum(counted, 1)
-    return oks, counted
+    return _oks(a[:, None], b[None], np.asarray(areas_a, dtype=np.float64)[:, None], sigmas, min_conf)
+
+
+def oks_pairs(
+    kpts_a: np.ndarray,
+    kpts_b: np.ndarray,
+    areas_a: np.ndarray,
+    sigmas: Optional[Sequence[float]] = None,
+    min_conf: float = 0.3,
+) -> Tuple[np.ndarray, np.ndarray]:
+    """:func:`oks_matrix`'s diagonal without the matrix: the OKS of ``a[i]`` against ``b[i]``
+    (both ``(N, K, 3)``), ``(oks, counted)`` of shape ``(N,)``; memory linear in ``N``."""
+    a = np.asarray(kpts_a, dtype=np.float64)
+    b = np.asarray(kpts_b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"oks_pairs needs keypoints of one shape, got {a.shape} and {b.shape}")
+    if a.shape[0] == 0:
+        return np.zeros(0), np.zeros(0, dtype=np.int64)
+    return _oks(a, b, np.asarray(areas_a, dtype=np.float64), sigmas, min_conf)

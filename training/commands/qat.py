@@ -7,6 +7,8 @@ from typing import Optional
 
 import click
 
+from yolopose.training.int8_recipes import DEFAULT_RECIPE, list_recipes
+
 __all__ = ["qat"]
 
 
@@ -21,10 +23,13 @@ __all__ = ["qat"]
 @click.option("--max-steps", default=None, type=click.IntRange(min=1), help="Stop each epoch after this many steps (smoke runs).")
 @click.option("--no-augment", is_flag=True, help="Fine-tune without augmentation.")
 @click.option("--hyp", default=None, metavar="JSON", help="Augmentation/loss overrides as JSON, as for `train`.")
+@click.option("--int8-recipe", "recipe", default=DEFAULT_RECIPE, show_default=True, type=click.Choice(list_recipes()),
+              help="Layers kept float (export with the same recipe): mixed = float pose head and the neck layers "
+                   "feeding it, the rest int8; full = every layer int8 (full-integer TFLite for int8-only NPUs).")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--out", default="runs/qat/qat.pt", show_default=True, type=click.Path(dir_okay=False), help="QAT checkpoint to write.")
 def qat(weights: str, data: str, epochs: int, imgsz: Optional[int], batch: int, lr: float, workers: int,
-        max_steps: Optional[int], no_augment: bool, hyp: Optional[str], seed: int, out: str) -> None:
+        max_steps: Optional[int], no_augment: bool, hyp: Optional[str], recipe: str, seed: int, out: str) -> None:
     """Fine-tune WEIGHTS with fake quantization that matches int8 deployment (BN folded,
     per-channel symmetric int8 weights, per-tensor int8 activations), then save a QAT checkpoint.
     Export it with `yolopose-export OUT --qat --int8`."""
@@ -51,8 +56,9 @@ def qat(weights: str, data: str, epochs: int, imgsz: Optional[int], batch: int, 
         dataset, collate, _ = open_split(data, "train", int(size), augment=not no_augment, hyp=hyp_dict)
         loader = DataLoader(dataset, batch_size=batch, shuffle=True, num_workers=workers, collate_fn=collate,
                             drop_last=len(dataset) > batch, generator=torch.Generator().manual_seed(seed))
-        click.echo(f"QAT: {model.config.name} from {weights}, {len(dataset)} images at {size}, {epochs} epochs", err=True)
-        graph = build_quant_graph(model, int(size), qat=True)
+        click.echo(f"QAT: {model.config.name} from {weights}, {len(dataset)} images at {size}, {epochs} epochs, "
+                   f"int8 recipe {recipe!r}", err=True)
+        graph = build_quant_graph(model, int(size), qat=True, recipe=recipe)
         # the loss exactly as the trainer builds it (gains scaled by levels, classes and size)
         loss_hyp = LossHyp.from_mapping(hyp_dict).scaled(len(model.strides), model.num_classes, int(size))
         settings = QATSettings(epochs=epochs, lr=lr, max_steps_per_epoch=max_steps, hyp=loss_hyp)

@@ -97,6 +97,11 @@ class PANet(nn.Module):
         )
         self.upsample = nn.Upsample(scale_factor=2.0, mode="nearest")
 
+    def output_layers(self) -> List[str]:
+        """The names (relative to the neck) of the layers that compute its outputs, one per level:
+        the last conv of the C3 block each level's output comes from (see :meth:`forward`)."""
+        return ["top_down.0.cv3"] + [f"bottom_up.{i}.cv3" for i in range(len(self.bottom_up))]
+
     def forward(self, feats: List[torch.Tensor]) -> List[torch.Tensor]:
         levels = len(feats)
         x = feats[-1]
@@ -268,6 +273,11 @@ class YoloPoseModel(nn.Module):
     def max_stride(self) -> int:
         """Largest output stride; input sizes must be multiples of it."""
         return self.strides[-1]
+
+    def head_and_its_inputs(self) -> Tuple[str, ...]:
+        """Module names of the pose head and of the neck layers computing its input features: what
+        the ``mixed`` int8 recipe keeps in float (:mod:`yolopose.training.qat.recipes`)."""
+        return ("head", *(f"neck.{name}" for name in self.neck.output_layers()))
 
     def _initialize_biases(self) -> None:
         """YOLOv5 priors: objectness ~ 8 objects per 640x640 image, class ~ 0.6 / num_classes."""

@@ -19,6 +19,7 @@ from yolopose.ops import as_hw
 
 from ._fold import int8_ready
 from .quantizer import Int8Quantizer
+from ..int8_recipes import DEFAULT_RECIPE, get_recipe
 
 __all__ = ["QuantGraph", "build_quant_graph", "calibrate", "convert_to_int8", "set_training"]
 
@@ -28,13 +29,18 @@ _WRAPPED_PREFIX = "model."
 class QuantGraph:
     """A prepared PT2E graph (observers or fake quantizers inserted) with its quantizer.
 
-    ``module(images_nhwc)`` returns the flat NHWC outputs of :class:`RawOutputs`.
+    ``module(images_nhwc)`` returns the flat NHWC outputs of :class:`RawOutputs`. ``recipe`` names
+    the int8 recipe (:mod:`.recipes`) it was built with; ``float_layers`` the network's modules
+    that stay float under it.
     """
 
-    def __init__(self, module: torch.fx.GraphModule, quantizer: Int8Quantizer, imgsz: Tuple[int, int]) -> None:
+    def __init__(self, module: torch.fx.GraphModule, quantizer: Int8Quantizer, imgsz: Tuple[int, int],
+                 recipe: str = DEFAULT_RECIPE, float_layers: Tuple[str, ...] = ()) -> None:
         self.module = module
         self.quantizer = quantizer
         self.imgsz = imgsz
+        self.recipe = recipe
+        self.float_layers = tuple(float_layers)
 
     @property
     def qat(self) -> bool:
@@ -50,17 +56,20 @@ class QuantGraph:
         }
 
 
-def build_quant_graph(model: nn.Module, imgsz: Union[int, Sequence[int]], qat: bool = False) -> QuantGraph:
+def build_quant_graph(model: nn.Module, imgsz: Union[int, Sequence[int]], qat: bool = False,
+                      recipe: str = DEFAULT_RECIPE) -> QuantGraph:
     """Fold and trace ``model`` (a float YOLO-Pose network) at ``imgsz`` with a dynamic batch, and
-    insert observers (``qat=False``, for calibration) or fake quantizers (``qat=True``)."""
+    insert observers (``qat=False``, for calibration) or fake quantizers (``qat=True``) everywhere
+    but in the layers the int8 ``recipe`` keeps float."""
     h, w = as_hw(imgsz if isinstance(imgsz, int) else tuple(imgsz))
+    float_layers = get_recipe(recipe).float_layers(model)
     wrapper = RawOutputs(int8_ready(model), input_layout="NHWC").eval()
     example = (torch.rand(2, h, w, 3),)
     batch = torch.export.Dim("batch", min=1, max=4096)
     traced = torch.export.export(wrapper, example, dynamic_shapes=({0: batch},)).module()
-    quantizer = Int8Quantizer(qat=qat)
+    quantizer = Int8Quantizer(qat=qat, float_modules=[_WRAPPED_PREFIX + name for name in float_layers])
     prepared = (prepare_qat_pt2e if qat else prepare_pt2e)(traced, quantizer)
-    return QuantGraph(prepared, quantizer, (h, w))
+    return QuantGraph(prepared, quantizer, (h, w), recipe, float_layers)
 
 
 def set_training(graph: QuantGraph, mode: bool) -> None:

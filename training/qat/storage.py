@@ -18,16 +18,27 @@ from ..checkpoint import load_checkpoint, save_checkpoint
 from ..models import ModelConfig, create_model
 from ._fold import int8_ready
 from .graph import QuantGraph, build_quant_graph
+from ..int8_recipes import get_recipe
 
-__all__ = ["save_qat_checkpoint", "load_qat_graph", "qat_float_model", "is_qat_checkpoint"]
+__all__ = ["save_qat_checkpoint", "load_qat_graph", "qat_float_model", "qat_recipe", "is_qat_checkpoint"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
 
+#: the recipe of QAT checkpoints written before recipes existed (every layer int8)
+_LEGACY_RECIPE = "full"
+
+
 def save_qat_checkpoint(path: PathLike, graph: QuantGraph, config: ModelConfig, **fields: Any) -> Path:
-    """Write a QAT checkpoint (atomically, like every checkpoint)."""
+    """Write a QAT checkpoint (atomically, like every checkpoint); it records the graph's int8 recipe."""
     fields.setdefault("imgsz", list(graph.imgsz))
-    return save_checkpoint(path, model=graph.module.state_dict(), config=config, qat=True, **fields)
+    return save_checkpoint(path, model=graph.module.state_dict(), config=config, qat=True,
+                           int8_recipe=graph.recipe, **fields)
+
+
+def qat_recipe(ckpt: Mapping[str, Any]) -> str:
+    """The int8 recipe a loaded QAT checkpoint was fine-tuned under."""
+    return str(ckpt.get("int8_recipe") or _LEGACY_RECIPE)
 
 
 def is_qat_checkpoint(ckpt: Mapping[str, Any]) -> bool:
@@ -55,7 +66,12 @@ def load_qat_graph(
     size = imgsz if imgsz is not None else ckpt.get("imgsz")
     if size is None:
         raise CheckpointError(f"{name}: QAT checkpoint lacks 'imgsz'")
-    graph = build_quant_graph(create_model(config), size if isinstance(size, int) else tuple(size), qat=True)
+    try:
+        recipe = get_recipe(qat_recipe(ckpt))
+    except ConfigError as exc:
+        raise CheckpointError(f"{name}: {exc}") from None
+    graph = build_quant_graph(create_model(config), size if isinstance(size, int) else tuple(size), qat=True,
+                              recipe=recipe.name)
     try:
         graph.module.load_state_dict(ckpt["model"], strict=True)
     except (RuntimeError, KeyError, ValueError) as exc:
