@@ -5,12 +5,13 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 from ..errors import ConfigError
 from .engines import get_engine
 from .output import OutputFolder, PartWriter
 from .predictor import STAGES, PredictorConfig
+from .rows import VIDEO_ENDED
 from .sources import expand_sources, with_resume
 
 __all__ = ["BatchSummary", "execute", "run"]
@@ -22,7 +23,9 @@ PathLike = Union[str, "os.PathLike[str]"]
 class BatchSummary:
     """What a job did. ``rows``: rows written by this run; ``images``/``frames``: those of still images /
     video frames (error rows included; a row about a whole unreadable video is neither);
-    ``skipped``: inputs already written by an earlier run (``resume``)."""
+    ``skipped``: inputs already written by an earlier run (``resume``); ``ended_early``: videos
+    that stopped before the frame count their header announces (their rows are missing; each has
+    an error row at frame :data:`~yolopose.batch.rows.VIDEO_ENDED`), ``missing``: their sources."""
 
     output: str
     engine: str
@@ -34,6 +37,8 @@ class BatchSummary:
     frames: int = 0
     people: int = 0
     errors: int = 0
+    ended_early: int = 0
+    missing: List[str] = field(default_factory=list)
     seconds: float = 0.0
     write_seconds: float = 0.0
     stage_seconds: Dict[str, float] = field(default_factory=dict)
@@ -55,7 +60,10 @@ class BatchSummary:
         return (f"{self.images} images, {self.frames} video frames, {self.people} people, {self.errors} errors "
                 f"in {self.seconds:.1f} s: {self.rate:.1f} images/s, {self.rate / max(1, self.workers):.1f} per "
                 f"{'actor' if self.engine == 'ray' else 'worker'} ({self.workers} x {self.engine})"
-                + (f"; {self.skipped} inputs already done" if self.skipped else "") + f"\noutput: {self.output}")
+                + (f"; {self.skipped} inputs already done" if self.skipped else "") + f"\noutput: {self.output}"
+                + (f"\n{self.ended_early} video(s) ended before the frame count their header announces, so their "
+                   f"rows are missing: {', '.join(self.missing[:3])}{' ...' if len(self.missing) > 3 else ''}"
+                   if self.ended_early else ""))
 
 
 def execute(
@@ -115,6 +123,9 @@ def execute(
                     summary.rows += len(rows)
                     summary.people += sum(len(r["scores"]) for r in rows)
                     summary.errors += sum(r["error"] is not None for r in rows)
+                    ended = [r["source"] for r in rows if r["frame"] == VIDEO_ENDED]
+                    summary.ended_early += len(ended)
+                    summary.missing.extend(ended)
                     bar.update(len(rows))
         writer.flush()
     except BaseException:
@@ -158,6 +169,8 @@ def run(sources: Sequence[PathLike], out: PathLike, model: Optional[PathLike] = 
         progress: show a progress bar with images/s on stderr.
 
     Every input gives rows (one per image, one per sampled frame): unreadable ones get an error
-    row (``error`` column), and the job goes on. The summary is in ``out/summary.json``.
+    row (``error`` column), and the job goes on. A video that ends before the frame count its
+    header announces gets a row at frame -2 and is counted in ``BatchSummary.ended_early`` (the
+    CLI then exits with code 1). The summary is in ``out/summary.json``.
     """
     return Path(execute(sources, out, model, **options).output)
