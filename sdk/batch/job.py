@@ -90,9 +90,11 @@ def execute(
     flush_seconds: float = 30.0,
     progress: bool = False,
 ) -> BatchSummary:
-    """Run a batch job and return its :class:`BatchSummary` (see :func:`run` for the arguments)."""
-    from .._progress import progress_bar
+    """Run a batch job and return its :class:`BatchSummary` (see :func:`run` for the arguments).
 
+    The output folder is held for the whole job: a second job on it fails at once with
+    :class:`~yolopose.errors.FolderInUseError`; one that cannot be written is a
+    :class:`~yolopose.errors.WriteError` naming it."""
     if resume and overwrite:
         raise ConfigError("resume and overwrite exclude each other")
     if int(batch_size) < 1 or int(threads_per_actor) < 1 or (actors is not None and int(actors) < 1):
@@ -103,6 +105,18 @@ def execute(
                              every=every, infer_batch=infer_batch)
     folder = OutputFolder(out, format)
     items = expand_sources([str(s) for s in sources])
+    with folder.lock():
+        return _execute(folder, items, config, engine=engine, resume=resume, overwrite=overwrite, actors=actors,
+                        threads_per_actor=threads_per_actor, batch_size=batch_size, address=address,
+                        rows_per_part=rows_per_part, flush_seconds=flush_seconds, progress=progress)
+
+
+def _execute(folder: OutputFolder, items: Sequence[Any], config: PredictorConfig, *, engine: str, resume: bool,
+             overwrite: bool, actors: Optional[int], threads_per_actor: int, batch_size: int, address: Optional[str],
+             rows_per_part: int, flush_seconds: float, progress: bool) -> BatchSummary:
+    """:func:`execute` once the output folder is held."""
+    from .._progress import progress_bar
+
     done = folder.prepare(resume=resume, overwrite=overwrite)
     todo = with_resume(items, done)
     runner = get_engine(engine, config, batch_size=batch_size, actors=actors, threads_per_actor=threads_per_actor,

@@ -64,9 +64,12 @@ def eval_command(
     from ..coco_eval import format_metrics
     from ..errors import YoloPoseError
     from ..evaluate import evaluate_model
-    from ..fileio import atomic_write_text
+    from ..fileio import atomic_write_text, check_writable
 
     try:
+        for path, what in ((json_path, "detections"), (metrics_path, "metrics")):
+            if path:  # before the images are run: a read-only or full disk is found at once
+                check_writable(path, what)
         result = evaluate_model(model, data, images, backend=backend, device=device, conf=conf, iou=iou,
                                 metrics_backend=metrics_backend, progress=progress, results_json=json_path,
                                 engine=engine, engine_options={"actors": actors, "address": address})
@@ -86,5 +89,8 @@ def eval_command(
     if json_path:
         click.echo(f"detections written to {json_path}")
     if metrics_path:
-        atomic_write_text(metrics_path, json.dumps(summary, indent=2) + "\n")
+        try:
+            atomic_write_text(metrics_path, json.dumps(summary, indent=2) + "\n")
+        except YoloPoseError as exc:
+            raise click.ClickException(str(exc)) from None
         click.echo(f"metrics written to {metrics_path}")
