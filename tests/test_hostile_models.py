@@ -337,3 +337,15 @@ def test_engine_message_drops_source_locations():
     assert engine_message(RuntimeError("Exception from src/x.cpp:1:")) == "Exception from src/x.cpp:1:"
     assert engine_message(ValueError("")) == "ValueError"
     assert len(engine_message(RuntimeError("x" * 2000))) == 500
+
+
+@pytest.mark.parametrize("suffix", [".onnx", ".xml"])
+def test_openvino_checks_the_limits_before_compiling(tmp_path, suffix):
+    """A fixed batch of 10**12 reached OpenVINO's compile_model, which ended in std::bad_alloc."""
+    pytest.importorskip("openvino")
+    path = g.make_raw_onnx(tmp_path / "batch.onnx", batch=10**12, meta=g.metadata(batch=10**12))
+    if suffix == ".xml":
+        path = g.save_openvino_ir(path, tmp_path / "batch.xml")
+    (result,) = h.load_in_child([path], backend="openvino")
+    assert result.get("error") == "ModelError", result
+    assert "input batch 1000000000000 is outside 1..256" in result["message"] and "bad_alloc" not in result["message"]
