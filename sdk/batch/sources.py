@@ -50,8 +50,10 @@ def _kind(path: Path) -> str:
 
 
 def _folder(path: Path) -> List[Path]:
+    """Images and videos of a folder tree; links that cannot be followed (loops, missing targets)
+    are kept, so that they become error rows instead of vanishing."""
     wanted = set(IMAGE_SUFFIXES) | set(VIDEO_FILE_SUFFIXES)
-    return sorted(f for f in path.rglob("*") if f.is_file() and f.suffix.lower() in wanted)
+    return sorted(f for f in path.rglob("*") if f.suffix.lower() in wanted and (f.is_file() or f.is_symlink()))
 
 
 def _read_list(path: Path) -> List[str]:

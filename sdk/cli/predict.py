@@ -18,7 +18,9 @@ def _expand(sources: Sequence[str]) -> List[Path]:
     for s in sources:
         p = Path(s)
         if p.is_dir():
-            files.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES))
+            # links that cannot be followed (loops) stay, to be reported as unreadable, not dropped
+            files.extend(sorted(f for f in p.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES
+                                and (f.is_file() or f.is_symlink())))
         else:
             files.append(p)  # a missing or bad file is reported when it is read
     return files
