@@ -15,7 +15,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from collections.abc import Mapping
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ._schema import FieldError, Int, Num, Rule, Seq, Str
 from .errors import DatasetError
@@ -104,7 +105,9 @@ def _check_fields(kind: str, record: Any) -> Dict[str, Any]:
 
 def _plain(value: Any) -> Any:
     """Tuples (what the rules return) back to lists, as JSON has them."""
-    return [_plain(v) for v in value] if isinstance(value, tuple) else value
+    if type(value) is not tuple:
+        return value
+    return [_plain(v) if type(v) is tuple else v for v in value]
 
 
 def _say(where: str, exc: FieldError) -> str:
@@ -128,10 +131,10 @@ def check_coco(data: Any, source: str, require: Sequence[str] = ("images", "anno
     for kind in ("categories", "images", "annotations"):
         good = []
         for i, record in enumerate(data.get(kind) or []):
-            where = _where(source, kind, i, record)
             try:
                 good.append((i, _check_fields(kind, record)))
             except FieldError as exc:
+                where = _where(source, kind, i, record)
                 image = record.get("image_id") if kind == "annotations" and isinstance(record, Mapping) else None
                 problems.append(Problem(kind, i, _say(where, exc), image if isinstance(image, int) else None))
         checked[kind] = good
@@ -148,7 +151,7 @@ def check_coco(data: Any, source: str, require: Sequence[str] = ("images", "anno
     cats = {c["id"]: c for _, c in checked["categories"]}
     annotations = []
     for n, ann in checked["annotations"]:
-        where = _where(source, "annotations", n, ann)
+        where = f"{source}: annotations[{n}] (id {ann.get('id')!r})" if "id" in ann else f"{source}: annotations[{n}]"
         if ann["image_id"] not in seen_images:
             problems.append(Problem("annotations", n, f"{where}: field 'image_id': {ann['image_id']} names no image "
                                     "of the file"))

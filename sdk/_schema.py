@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from collections.abc import Mapping
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -59,6 +60,11 @@ class Rule:
 
 def _number(value: Any, path: str, what: str) -> Union[int, float]:
     """``value`` as a Python int or finite float (numpy scalars included); never bool or str."""
+    kind = type(value)
+    if kind is int:  # the common cases first (COCO files hold millions of numbers)
+        return value
+    if kind is float and math.isfinite(value):
+        return value
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise FieldError(path, f"{_show(value)} is {_kind(value)}, not {what}")
     if isinstance(value, numbers.Integral):
@@ -91,6 +97,15 @@ class Num(Rule):
 
     def __init__(self, lo: float, hi: float, above: bool = False) -> None:
         self.lo, self.hi, self.above = lo, hi, above
+
+    def all_plain(self, values: Sequence[Any]) -> Optional[Tuple[float, ...]]:
+        """``values`` as floats when every one is a plain in-range int or finite float, else ``None``."""
+        lo, hi, above = self.lo, self.hi, self.above
+        for v in values:
+            t = type(v)
+            if not (t is float or t is int) or not (lo < v if above else lo <= v) or not v <= hi:
+                return None  # also NaN (every comparison is false); inf fails the range
+        return tuple(map(float, values))
 
     def check(self, value: Any, path: str) -> float:
         v = float(_number(value, path, "a number"))
@@ -137,7 +152,18 @@ class Seq(Rule):
         if not self.min_len <= len(value) <= self.max_len:
             span = str(self.min_len) if self.min_len == self.max_len else f"{self.min_len}..{self.max_len}"
             raise FieldError(path, f"a list of {len(value)} items, expected {span}")
-        return tuple(self.item.check(v, f"{path}[{i}]") for i, v in enumerate(value))
+        item, out = self.item, []
+        if type(item) is Num:  # long lists of numbers (keypoints): one tight loop, the rules only on a miss
+            fast = item.all_plain(value)
+            if fast is not None:
+                return fast
+        for i, v in enumerate(value):
+            try:
+                out.append(item.check(v, ""))  # the item's path is spelled out only if it fails
+            except FieldError:
+                item.check(v, f"{path}[{i}]")  # the same check again, raising with the right path
+                raise
+        return tuple(out)
 
 
 class Maybe(Rule):
