@@ -240,7 +240,7 @@ def test_fuzz_coco_through_eval(kind, index, field_choice, value, drop):
     _mutate(data, kind, index, field_choice, value, drop)
     try:
         gt = load_ground_truth(data)
-        coco_image_entries(gt, SAMPLES)
+        coco_image_entries(gt, SAMPLES, source="<ground truth dict>")
     except DatasetError as exc:
         assert "<ground truth dict>" in str(exc)
         return
