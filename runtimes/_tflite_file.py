@@ -211,7 +211,7 @@ def appended_properties(data: bytes, path: Path) -> Dict[str, str]:
                 continue
             try:
                 obj = json.loads(text)
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested too deeply to parse
                 continue
             if isinstance(obj, dict):
                 props.update({str(k): v if isinstance(v, str) else json.dumps(v) for k, v in obj.items()})

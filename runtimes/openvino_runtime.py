@@ -8,6 +8,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 import numpy as np
 
 from yolopose.errors import DeviceNotAvailableError, ModelError
+from yolopose.limits import check_input_size, check_tensor_size
 from yolopose.metadata import METADATA_KEY
 
 from ._engine import check_model_file, engine_errors, import_engine, model_data
@@ -29,6 +30,22 @@ def _rt_info_text(model, keys) -> Optional[str]:
 
 def _shape(partial) -> Tuple[Optional[int], ...]:
     return tuple(d.get_length() if d.is_static else None for d in partial)
+
+
+def _check_limits(model: Any, source: str) -> None:
+    """Refuse inputs and outputs beyond :mod:`yolopose.limits` from the model's static shapes,
+    before OpenVINO is asked to compile (and allocate) them."""
+    inp = _shape(model.inputs[0].get_partial_shape()) if model.inputs[0].get_partial_shape().rank.is_static else ()
+    if len(inp) == 4:
+        nchw = inp[1] == 3 and inp[3] != 3
+        h, w = (inp[2], inp[3]) if nchw else (inp[1], inp[2])
+        check_input_size(source, inp[0], 1 if h is None else h, 1 if w is None else w)
+    for kind, ports in (("input", model.inputs), ("output", model.outputs)):
+        for i, port in enumerate(ports):
+            pshape = port.get_partial_shape()
+            if pshape.rank.is_static:
+                names = port.get_names()
+                check_tensor_size(source, f"{kind} {sorted(names)[0] if names else i!r}", _shape(pshape))
 
 
 class OpenVinoRuntime(Runtime):
@@ -82,6 +99,7 @@ class OpenVinoRuntime(Runtime):
                     break
         if len(model.inputs) != 1:
             raise ModelError(f"{str(self.path)!r} has {len(model.inputs)} inputs; pose models have exactly one")
+        _check_limits(model, str(self.path))  # before compiling: a 10**12 batch ended in std::bad_alloc there
 
         family, index = split_device(device)
         ov_device = family.upper() + (f".{index}" if index is not None else "")

@@ -18,6 +18,7 @@ import numpy as np
 from .errors import ConfigError, MetadataError, ModelError
 from .keypoints import COCO_FLIP_INDEX, COCO_KEYPOINT_NAMES, COCO_SKELETON
 from .limits import check_input_size, check_tensor_size
+from ._schema import FieldError, Int
 from .metadata import OUTPUT_KINDS, ModelMetadata
 from ._official_exports import OFFICIAL_CONVERTERS, official_export_plan
 from .ops.quant import QuantParams, dequantize, quantize_pixels
@@ -233,7 +234,10 @@ def _foreign_metadata(runtime: Any) -> ModelMetadata:
     kpt_shape = _literal(props.get("kpt_shape"))
     out_dims = [tuple(o.shape) for o in runtime.outputs if len(o.shape) == 3]
     if isinstance(kpt_shape, (list, tuple)) and len(kpt_shape) == 2:
-        k, kd = int(kpt_shape[0]), int(kpt_shape[1])
+        try:
+            k, kd = Int(1, 1024).check(kpt_shape[0], "kpt_shape[0]"), Int(2, 3).check(kpt_shape[1], "kpt_shape[1]")
+        except FieldError as exc:
+            raise MetadataError(f"{source}: property {exc}") from None
     else:
         k = kd = 0
         for _, a, b in out_dims:
@@ -250,7 +254,7 @@ def _foreign_metadata(runtime: Any) -> ModelMetadata:
     try:
         return ModelMetadata(
             model=str(description)[:200],
-            imgsz=(int(imgsz[0]), int(imgsz[1])),
+            imgsz=tuple(imgsz),
             num_keypoints=k,
             num_classes=num_classes,
             keypoint_names=COCO_KEYPOINT_NAMES if coco else tuple(f"kpt_{i}" for i in range(k)),
@@ -267,5 +271,5 @@ def _foreign_metadata(runtime: Any) -> ModelMetadata:
                 "source_properties": {key: str(v)[:500] for key, v in props.items()},
             },
         )
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError) as exc:  # MetadataError included
         raise MetadataError(f"{source}: cannot describe the model from its properties ({exc})") from None

@@ -30,6 +30,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ._coco_check import check_coco, raise_problems
 from ._coco_eval_numpy import BBOX_PARAMS, KEYPOINT_PARAMS, EvalParams, evaluate_images, summary_stats
 from .errors import BackendNotAvailableError, ConfigError, DatasetError
 from .keypoints import COCO_OKS_SIGMAS, oks_sigmas
@@ -67,8 +68,10 @@ def load_ground_truth(source: GroundTruth) -> Dict[str, Any]:
     """Load and check a COCO ground truth (path or dict) -> a normalised deep copy.
 
     Missing ``area`` is taken as the box area and missing ``num_keypoints`` counted from the
-    visibility flags; anything else malformed raises :class:`~yolopose.errors.DatasetError`
-    naming the file and the annotation.
+    visibility flags. Every image, annotation and category is checked (types, finite numbers,
+    ids that exist, keypoint counts: :mod:`yolopose._coco_check`); anything malformed raises
+    :class:`~yolopose.errors.DatasetError` naming the file, the record and the field, and no record
+    is ever dropped silently.
     """
     name = str(source) if isinstance(source, (str, Path)) else "<ground truth dict>"
     if isinstance(source, (str, Path)):
@@ -77,30 +80,21 @@ def load_ground_truth(source: GroundTruth) -> Dict[str, Any]:
             raise DatasetError(f"{path}: COCO ground truth file not found")
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            raise DatasetError(f"{path}: not a readable COCO JSON file ({exc})") from None
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise DatasetError(f"{path}: not a readable COCO JSON file ({type(exc).__name__}: {exc})") from None
     else:
         data = copy.deepcopy(dict(source))
     if not isinstance(data, dict):
         raise DatasetError(f"{name}: COCO ground truth must be a JSON object")
-    for key in ("images", "annotations", "categories"):
-        if not isinstance(data.get(key), list):
-            raise DatasetError(f"{name}: COCO ground truth lacks a list {key!r}")
+    check = check_coco(data, name)
+    raise_problems(check)  # a metric without some records would be another metric: refuse, naming them
+    data = check.data(data)
     for i, ann in enumerate(data["annotations"]):
-        where = f"{name}: annotation #{i} (id {ann.get('id')!r})" if isinstance(ann, dict) else f"{name}: annotation #{i}"
-        if not isinstance(ann, dict):
-            raise DatasetError(f"{where} is not an object")
-        bbox = ann.get("bbox")
-        if not isinstance(bbox, (list, tuple)) or len(bbox) != 4:
-            raise DatasetError(f"{where}: 'bbox' must be [x, y, w, h]")
-        if "image_id" not in ann or "category_id" not in ann:
-            raise DatasetError(f"{where}: lacks 'image_id' or 'category_id'")
+        bbox = ann["bbox"]
         ann.setdefault("iscrowd", 0)
         ann.setdefault("area", float(bbox[2]) * float(bbox[3]))
         kpts = ann.get("keypoints")
         if kpts is not None:
-            if len(kpts) % 3:
-                raise DatasetError(f"{where}: 'keypoints' length {len(kpts)} is not a multiple of 3")
             ann.setdefault("num_keypoints", int(np.count_nonzero(np.asarray(kpts[2::3], dtype=float) > 0)))
         ann.setdefault("id", i + 1)
     return data

@@ -17,6 +17,8 @@ __all__ = [
     "DatasetError",
     "CheckpointError",
     "ExportError",
+    "WriteError",
+    "FolderInUseError",
 ]
 
 
@@ -62,3 +64,18 @@ class CheckpointError(YoloPoseError, ValueError):
 
 class ExportError(YoloPoseError, RuntimeError):
     """An export step that failed, or an artifact that failed its verification against torch."""
+
+
+class WriteError(YoloPoseError, OSError):
+    """A file or folder that cannot be written: read-only or full filesystem, no permission, quota.
+
+    The message names the path; ``errno`` is the operating system's. Nothing half-written is left
+    at the path (writes are atomic). Also an :class:`OSError`, so ``except OSError`` still catches it.
+    """
+
+    def __str__(self) -> str:  # the message, not OSError's "[Errno n] strerror: filename"
+        return str(self.args[0]) if self.args else ""
+
+
+class FolderInUseError(YoloPoseError, RuntimeError):
+    """An output folder that another running job holds (see :func:`yolopose.fileio.folder_lock`)."""

@@ -77,8 +77,14 @@ def person_category_id(gt: Mapping[str, Any]) -> int:
     return int(cats[0]["id"]) if cats else 1
 
 
-def coco_image_entries(gt: Mapping[str, Any], images_dir: PathLike, source: str = "<ground truth>") -> List[Dict[str, Any]]:
-    """``[{"id", "path"}]`` for every image of ``gt``, checking that each file exists in ``images_dir``."""
+def coco_image_entries(gt: Mapping[str, Any], images_dir: PathLike, source: str = "<ground truth>",
+                       allow_outside: bool = False) -> List[Dict[str, Any]]:
+    """``[{"id", "path"}]`` for every image of ``gt``, checking that each file exists in ``images_dir``.
+
+    A ``file_name`` that is absolute or leaves ``images_dir`` with ``..`` is refused unless
+    ``allow_outside`` (:func:`yolopose._coco_check.image_path`)."""
+    from ._coco_check import image_path
+
     folder = Path(images_dir)
     if not folder.is_dir():
         raise DatasetError(f"{folder}: image folder not found")
@@ -87,7 +93,7 @@ def coco_image_entries(gt: Mapping[str, Any], images_dir: PathLike, source: str 
     for i, img in enumerate(gt.get("images") or []):
         if not isinstance(img, Mapping) or "id" not in img or not img.get("file_name"):
             raise DatasetError(f"{source}: image entry #{i} lacks 'id' or 'file_name'")
-        path = folder / str(img["file_name"])
+        path = image_path(folder, str(img["file_name"]), f"{source}: images[{i}] (id {img['id']!r})", allow_outside)
         if not path.is_file():
             missing.append(str(path))
             continue
@@ -173,6 +179,7 @@ def evaluate_model(
     estimator_kwargs: Optional[Mapping[str, Any]] = None,
     engine: str = "process",
     engine_options: Optional[Mapping[str, Any]] = None,
+    allow_outside_images: bool = False,
 ) -> EvalResult:
     """Evaluate a model (path, or a ready :class:`~yolopose.PoseEstimator`) on a COCO keypoint set.
 
@@ -182,14 +189,17 @@ def evaluate_model(
     ``engine``: ``"process"`` (a loop in this process), or a :mod:`yolopose.batch` engine
     (``"ray"``, ``"local"``; a model path only) with ``engine_options`` such as ``actors``,
     ``address``; the detections and metrics are identical.
+    ``allow_outside_images``: read images whose ``file_name`` is absolute or leaves ``images``
+    (refused by default). A malformed ground truth is a :class:`~yolopose.errors.DatasetError`
+    naming the file, the record and the field (nothing is dropped silently).
     """
     if engine != "process":
         return _evaluate_with_engine(model, data, images, backend, device, conf, iou, metrics_backend, progress,
-                                     results_json, engine, dict(engine_options or {}))
+                                     results_json, engine, dict(engine_options or {}), allow_outside_images)
     _check_thresholds(conf, iou)
     _check_metrics_backend(metrics_backend)
     gt = coco_eval.load_ground_truth(data)
-    entries = coco_image_entries(gt, images, source=str(data))
+    entries = coco_image_entries(gt, images, source=str(data), allow_outside=allow_outside_images)
     category = person_category_id(gt)
     if isinstance(model, (str, Path)):
         from .estimator import PoseEstimator
@@ -215,7 +225,7 @@ def evaluate_model(
 
 def _evaluate_with_engine(model: Any, data: PathLike, images: PathLike, backend: str, device: Optional[str], conf: float,
                           iou: float, metrics_backend: str, progress: bool, results_json: Optional[PathLike],
-                          engine: str, engine_options: Dict[str, Any]) -> EvalResult:
+                          engine: str, engine_options: Dict[str, Any], allow_outside_images: bool = False) -> EvalResult:
     if not isinstance(model, (str, Path)):
         raise ConfigError(f"eval with engine={engine!r} needs a model path: each worker loads its own copy")
     _check_thresholds(conf, iou)
@@ -223,7 +233,7 @@ def _evaluate_with_engine(model: Any, data: PathLike, images: PathLike, backend:
 
     _check_metrics_backend(metrics_backend)
     gt = coco_eval.load_ground_truth(data)
-    entries = coco_image_entries(gt, images, source=str(data))
+    entries = coco_image_entries(gt, images, source=str(data), allow_outside=allow_outside_images)
     config = engine_config(str(model), backend, device, conf, iou)
     t0 = time.perf_counter()
     detections = predict_coco_engine(config, entries, person_category_id(gt), engine=engine, progress=progress,

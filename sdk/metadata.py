@@ -25,12 +25,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
+from ._schema import (Anchors, Bool, FieldError, Int, JsonValue, Maybe, OpenMapping, Record, Rule, Seq, Size,
+                      Str)
 from .errors import MetadataError
 from .keypoints import COCO_FLIP_INDEX, COCO_KEYPOINT_NAMES, COCO_SKELETON
+from .limits import MAX_SIDE
 
-__all__ = ["METADATA_KEY", "METADATA_FORMAT_VERSION", "OUTPUT_KINDS", "ModelMetadata", "OutputSpec"]
+__all__ = ["METADATA_KEY", "METADATA_FORMAT_VERSION", "OUTPUT_KINDS", "FIELD_RULES", "EXTRA_RULES",
+           "MAX_METADATA_CHARS", "ModelMetadata", "OutputSpec"]
 
 METADATA_KEY = "yolopose"
 METADATA_FORMAT_VERSION = 1
@@ -38,6 +42,11 @@ OUTPUT_KINDS = ("det", "kpt_xy", "kpt_conf")
 _LAYOUTS = ("NCHW", "NHWC")
 _PRECISIONS = ("fp32", "fp16", "int8")
 _OUTPUT_FORMATS = ("raw", "decoded")
+_DTYPES = ("float32", "float16", "float64", "uint8", "int8")
+#: metadata JSON longer than this is refused before it is parsed
+MAX_METADATA_CHARS = 1 << 20
+_MAX_LEVELS = 8
+_MAX_KEYPOINTS = 1024
 
 
 @dataclass(frozen=True)
@@ -53,11 +62,64 @@ class OutputSpec:
             raise MetadataError(f"output kind {self.kind!r} is not one of {OUTPUT_KINDS}")
 
 
+class _Output(Rule):
+    """An :class:`OutputSpec`, or the object ``{"level", "kind", "name"}`` stored in the JSON."""
+
+    record = Record({"level": Int(0, _MAX_LEVELS - 1), "kind": Str(choices=OUTPUT_KINDS), "name": Str(1024)},
+                    required=("level", "kind"), defaults={"name": ""})
+
+    def check(self, value: Any, path: str) -> OutputSpec:
+        if isinstance(value, OutputSpec):
+            value = asdict(value)
+        return OutputSpec(**self.record.check(value, path))
+
+
+#: ``extra`` keys the SDK reads; every other key is free (checked only as bounded JSON: depth,
+#: size, finite numbers), so other tools and later versions can add their own.
+EXTRA_RULES: Dict[str, Rule] = {
+    "kpt_dims": Int(2, 3),
+    "normalized_coordinates": Bool(),
+    "official_export": Str(64),
+}
+
+#: What a valid value of each metadata field is: one entry per field of :class:`ModelMetadata`
+#: (type, range, finite numbers, size). Every value is checked when metadata is built or loaded,
+#: so hostile metadata fails as a :class:`~yolopose.errors.MetadataError` naming the field.
+#: A new field is one line here (and its attribute below).
+FIELD_RULES: Dict[str, Rule] = {
+    "model": Str(1024),
+    "imgsz": Size(MAX_SIDE),
+    "strides": Seq(Int(1, MAX_SIDE), _MAX_LEVELS),
+    "anchors": Anchors(_MAX_LEVELS, 64, 1e5),
+    "num_keypoints": Int(1, _MAX_KEYPOINTS),
+    "num_classes": Int(1, 10_000),
+    "keypoint_names": Seq(Str(256), _MAX_KEYPOINTS),
+    "skeleton": Seq(Seq(Int(0, _MAX_KEYPOINTS - 1), 2, 2), 10_000),
+    "flip_index": Seq(Int(0, _MAX_KEYPOINTS - 1), _MAX_KEYPOINTS),
+    "output_format": Str(choices=_OUTPUT_FORMATS),
+    "outputs": Seq(_Output(), 3 * _MAX_LEVELS),
+    "input_name": Str(1024),
+    "input_layout": Str(choices=_LAYOUTS),
+    "input_dtype": Str(choices=_DTYPES),
+    "batch": Maybe(Int(1, 2**62)),  # informative: the engine's input shape decides (limits.MAX_BATCH is checked on it)
+    "precision": Str(choices=_PRECISIONS),
+    "quantization": Maybe(Str(choices=("ptq", "qat"))),
+    "letterbox": OpenMapping({"pad_value": Int(0, 255), "center": Bool(), "scaleup": Bool()}),
+    "normalization": Str(1024),
+    "version": Str(1024),
+    "description": Str(100_000),
+    "trained_on": Str(100_000),
+    "format_version": Int(1, METADATA_FORMAT_VERSION),
+    "extra": OpenMapping(EXTRA_RULES, JsonValue(max_depth=16, max_items=100_000)),
+}
+
+
 @dataclass(frozen=True)
 class ModelMetadata:
     """What a runtime and the SDK need to know to run a pose model.
 
-    Sizes are ``(height, width)``. ``anchors[level][a] = (w, h)`` in input pixels.
+    Sizes are ``(height, width)``. ``anchors[level][a] = (w, h)`` in input pixels. Every field is
+    checked against :data:`FIELD_RULES` when the object is built (lists become tuples).
     """
 
     model: str
@@ -87,35 +149,34 @@ class ModelMetadata:
 
     # ------------------------------------------------------------------ validation
     def __post_init__(self) -> None:
-        def fail(msg: str) -> None:
-            raise MetadataError(f"invalid yolopose metadata for model {self.model!r}: {msg}")
+        name = self.model if isinstance(self.model, str) else "?"
 
-        if len(self.imgsz) != 2 or any(int(v) <= 0 for v in self.imgsz):
-            fail(f"imgsz must be (height, width) > 0, got {self.imgsz!r}")
-        if self.output_format not in _OUTPUT_FORMATS:
-            fail(f"output_format {self.output_format!r} is not one of {_OUTPUT_FORMATS}")
-        if self.input_layout not in _LAYOUTS:
-            fail(f"input_layout {self.input_layout!r} is not one of {_LAYOUTS}")
-        if self.precision not in _PRECISIONS:
-            fail(f"precision {self.precision!r} is not one of {_PRECISIONS}")
-        if self.num_keypoints <= 0:
-            fail("num_keypoints must be positive")
+        def fail(msg: str) -> None:
+            raise MetadataError(f"invalid yolopose metadata for model {name[:80]!r}: {msg}")
+
+        for f in fields(self):
+            try:
+                object.__setattr__(self, f.name, FIELD_RULES[f.name].check(getattr(self, f.name), f.name))
+            except FieldError as exc:
+                fail(str(exc))
         if len(self.keypoint_names) != self.num_keypoints:
-            fail(f"{len(self.keypoint_names)} keypoint names for {self.num_keypoints} keypoints")
+            fail(f"field 'keypoint_names': {len(self.keypoint_names)} keypoint names for {self.num_keypoints} keypoints")
         if self.flip_index and sorted(self.flip_index) != list(range(self.num_keypoints)):
-            fail("flip_index must be a permutation of the keypoint indices")
+            fail("field 'flip_index': flip_index must be a permutation of the keypoint indices")
         if any(not (0 <= a < self.num_keypoints and 0 <= b < self.num_keypoints) for a, b in self.skeleton):
-            fail("skeleton refers to a keypoint index out of range")
+            fail("field 'skeleton': the skeleton refers to a keypoint index out of range")
         if self.output_format == "raw":
             if not self.strides or len(self.anchors) != len(self.strides):
-                fail("raw outputs need strides and one anchor set per stride")
+                fail("fields 'strides', 'anchors': raw outputs need strides and one anchor set per stride")
             if len({len(a) for a in self.anchors}) != 1:
-                fail("every level must have the same number of anchors")
+                fail("field 'anchors': every level must have the same number of anchors")
             for s in self.strides:
                 if self.imgsz[0] % s or self.imgsz[1] % s:
-                    fail(f"imgsz {tuple(self.imgsz)} is not a multiple of stride {s}")
+                    fail(f"fields 'imgsz', 'strides': imgsz {tuple(self.imgsz)} is not a multiple of stride {s}")
             if self.outputs and len(self.outputs) != 3 * len(self.strides):
-                fail(f"expected {3 * len(self.strides)} outputs (3 per level), got {len(self.outputs)}")
+                fail(f"field 'outputs': expected {3 * len(self.strides)} outputs (3 per level), got {len(self.outputs)}")
+            if any(o.level >= len(self.strides) for o in self.outputs):
+                fail(f"field 'outputs': an output names a level beyond the {len(self.strides)} strides")
 
     # ------------------------------------------------------------------ derived
     @property
@@ -151,63 +212,51 @@ class ModelMetadata:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "<metadata>") -> "ModelMetadata":
-        """Build and validate from a dict; unknown keys go to ``extra``. ``source`` names the file."""
+        """Build and validate from a dict; unknown keys go to ``extra``. ``source`` names the file.
+
+        Every value is checked against :data:`FIELD_RULES`; a bad one is a
+        :class:`~yolopose.errors.MetadataError` naming ``source`` and the field.
+        """
         if not isinstance(data, Mapping):
             raise MetadataError(f"{source}: metadata must be a JSON object, got {type(data).__name__}")
         known = {f.name for f in fields(cls)}
-        kwargs: Dict[str, Any] = {}
-        extra = dict(data.get("extra") or {})
-        for key, value in data.items():
-            if key in known and key != "extra":
-                kwargs[key] = value
-            elif key != "extra":
-                extra[key] = value
-        if "model" not in kwargs or "imgsz" not in kwargs:
-            raise MetadataError(f"{source}: metadata lacks 'model' or 'imgsz'")
         try:
-            imgsz = kwargs["imgsz"]
-            kwargs["imgsz"] = (int(imgsz), int(imgsz)) if isinstance(imgsz, (int, float)) else tuple(int(v) for v in imgsz)
-            kwargs["strides"] = tuple(int(s) for s in kwargs.get("strides", ()))
-            kwargs["anchors"] = tuple(
-                tuple((float(a[0]), float(a[1])) for a in _pairs(level)) for level in kwargs.get("anchors", ())
-            )
-            for key in ("keypoint_names", "flip_index"):
-                if key in kwargs:
-                    kwargs[key] = tuple(kwargs[key])
-            if "skeleton" in kwargs:
-                kwargs["skeleton"] = tuple((int(a), int(b)) for a, b in kwargs["skeleton"])
-            if "outputs" in kwargs:
-                kwargs["outputs"] = tuple(
-                    o if isinstance(o, OutputSpec) else OutputSpec(int(o["level"]), str(o["kind"]), str(o.get("name", "")))
-                    for o in kwargs["outputs"]
-                )
+            extra = FIELD_RULES["extra"].check({} if data.get("extra") is None else data["extra"], "extra")
+            kwargs: Dict[str, Any] = {}
+            unknown = {}
+            for key, value in data.items():
+                if key in known and key != "extra":
+                    kwargs[key] = value
+                elif key != "extra":
+                    unknown[str(key)] = value
+            extra.update(JsonValue(max_depth=16).check(unknown, "<top level>"))
+            if "model" not in kwargs or "imgsz" not in kwargs:
+                raise MetadataError(f"{source}: metadata lacks 'model' or 'imgsz'")
             if "num_keypoints" in kwargs and "keypoint_names" not in kwargs:
-                n = int(kwargs["num_keypoints"])
+                n = FIELD_RULES["num_keypoints"].check(kwargs["num_keypoints"], "num_keypoints")
                 if n != len(COCO_KEYPOINT_NAMES):
                     kwargs["keypoint_names"] = tuple(f"kpt_{i}" for i in range(n))
                     kwargs.setdefault("flip_index", tuple(range(n)))
                     kwargs.setdefault("skeleton", ())
             return cls(**kwargs, extra=extra)
+        except FieldError as exc:
+            raise MetadataError(f"{source}: invalid yolopose metadata: {exc}") from None
         except MetadataError as exc:
+            if str(exc).startswith(source):
+                raise
             raise MetadataError(f"{source}: {exc}") from None
-        except (TypeError, ValueError, KeyError, IndexError) as exc:
-            raise MetadataError(f"{source}: malformed metadata ({exc})") from None
 
     @classmethod
     def from_json(cls, text: str, source: str = "<metadata>") -> "ModelMetadata":
-        """Parse and validate the JSON stored in an artifact."""
+        """Parse and validate the JSON stored in an artifact (at most :data:`MAX_METADATA_CHARS`)."""
+        if not isinstance(text, str):
+            raise MetadataError(f"{source}: metadata is {type(text).__name__}, not JSON text")
+        if len(text) > MAX_METADATA_CHARS:
+            raise MetadataError(f"{source}: metadata of {len(text)} characters, more than {MAX_METADATA_CHARS}")
         try:
             data = json.loads(text)
+        except RecursionError:
+            raise MetadataError(f"{source}: metadata JSON is nested too deeply") from None
         except (TypeError, ValueError) as exc:
             raise MetadataError(f"{source}: metadata is not valid JSON ({exc})") from None
         return cls.from_dict(data, source=source)
-
-
-def _pairs(level: Sequence[Any]) -> List[Sequence[float]]:
-    """Accept ``[[w, h], ...]`` or the flat YOLOv5 form ``[w, h, w, h, ...]``."""
-    if level and not isinstance(level[0], (list, tuple)):
-        flat = list(level)
-        if len(flat) % 2:
-            raise ValueError("anchor list has an odd number of values")
-        return [flat[i : i + 2] for i in range(0, len(flat), 2)]
-    return list(level)

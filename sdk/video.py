@@ -16,6 +16,12 @@ written). Sources:
 - a URL (``rtsp://``, ``rtmp://``, ``http(s)://``, ``udp://``...);
 - a folder of images (read in name order with Pillow; no OpenCV needed).
 
+Iteration yields :class:`Frame` objects and, for frames that could not be decoded, a
+:class:`FrameError` marker with the frame's index (reading goes on after it where the container
+allows). A video that ends before the frame count its header announces ends with a
+:class:`FrameError` of kind ``"ended"`` saying how many frames are missing. Nothing is lost
+silently: :func:`stream` turns markers into :class:`FrameWarning` warnings.
+
 Live sources (cameras, URLs) are read in real time by default: a background thread keeps only
 the newest frame, so slow inference drops frames instead of falling ever further behind. Files
 can be processed in real time too (``realtime=True``: frames that are already late are skipped
@@ -27,6 +33,7 @@ import os
 import re
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, List, Optional, Tuple, Union
@@ -39,6 +46,8 @@ from .images import IMAGE_SUFFIXES
 
 __all__ = [
     "Frame",
+    "FrameError",
+    "FrameWarning",
     "VideoSource",
     "VideoWriter",
     "stream",
@@ -53,6 +62,8 @@ Source = Union[str, int, "os.PathLike[str]"]
 VIDEO_SUFFIXES = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "XVID"}
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 _DEFAULT_FPS = 30.0
+#: reads that fail in a row before a file counts as ended (a corrupt frame fails once, a cut file forever)
+_MAX_FAILED_READS = 64
 
 
 def _cv2() -> Any:
@@ -77,6 +88,32 @@ class Frame:
     index: int
     timestamp: float
     image: np.ndarray
+
+
+@dataclass(frozen=True)
+class FrameError:
+    """A frame the source announced but could not deliver, in place of its :class:`Frame`.
+
+    ``kind`` is ``"undecodable"`` (frame ``index`` is corrupt; the frames after it are read) or
+    ``"ended"`` (the video stopped at frame ``index``, before the frame count in its header;
+    ``missing`` frames that iteration would have yielded were never read). ``message`` names the
+    source and the frame.
+    """
+
+    index: int
+    timestamp: float
+    message: str
+    kind: str = "undecodable"
+    missing: int = 1
+
+    @property
+    def image(self) -> None:
+        """No image: this frame could not be read."""
+        return None
+
+
+class FrameWarning(UserWarning):
+    """Issued by :func:`stream` for each frame that could not be read (see :class:`FrameError`)."""
 
 
 class FpsMeter:
@@ -160,7 +197,9 @@ class VideoSource:
         max_frames: stop after this many frames have been yielded.
         fps: frame rate of an image folder (ignored for other sources, which report their own).
 
-    Iterating yields :class:`Frame` objects. Use as a context manager, or call :meth:`close`.
+    Iterating yields :class:`Frame` objects, and a :class:`FrameError` in place of each frame that
+    could not be decoded (and once at the end of a file that stops before its announced frame
+    count). Use as a context manager, or call :meth:`close`.
     """
 
     def __init__(
@@ -210,14 +249,15 @@ class VideoSource:
         if not path.exists():
             raise VideoError(f"{path}: no such file or folder")
         if path.is_dir():
-            files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            # links that cannot be followed (loops, missing targets) stay: they become FrameError markers
+            files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES
+                           and (p.is_file() or p.is_symlink()))
             if not files:
                 raise VideoError(f"{path}: the folder holds no images")
             self._files = files
             self.fps = float(fps)
             self.frame_count: Optional[int] = len(files)
-            first = self._read_image(files[0])
-            self.size: Tuple[int, int] = (int(first.shape[0]), int(first.shape[1]))
+            self.size: Tuple[int, int] = self._first_size(files, path)
             return "folder", str(path)
         cv2 = _cv2()
         cap = cv2.VideoCapture(str(path))
@@ -241,6 +281,17 @@ class VideoSource:
 
         return open_image(path)
 
+    def _first_size(self, files: List[Path], folder: Path) -> Tuple[int, int]:
+        from .errors import ImageError
+
+        for f in files:
+            try:
+                first = self._read_image(f)
+            except ImageError:
+                continue  # reported as a FrameError when iteration reaches it
+            return int(first.shape[0]), int(first.shape[1])
+        raise VideoError(f"{folder}: none of its {len(files)} images can be read")
+
     # ------------------------------------------------------------------ iteration
     @property
     def expected_frames(self) -> Optional[int]:
@@ -250,7 +301,7 @@ class VideoSource:
         n = -(-self.frame_count // self.stride)
         return n if self.max_frames is None else min(n, self.max_frames)
 
-    def __iter__(self) -> Iterator[Frame]:
+    def __iter__(self) -> Iterator[Union[Frame, FrameError]]:
         produced = 0
         for frame in self._frames():
             if self.max_frames is not None and produced >= self.max_frames:
@@ -258,7 +309,7 @@ class VideoSource:
             produced += 1
             yield frame
 
-    def _frames(self) -> Iterator[Frame]:
+    def _frames(self) -> Iterator[Union[Frame, FrameError]]:
         if self._files is not None:
             yield from self._folder_frames()
         elif self.is_live and self.realtime:
@@ -266,7 +317,9 @@ class VideoSource:
         else:
             yield from self._capture_frames()
 
-    def _folder_frames(self) -> Iterator[Frame]:
+    def _folder_frames(self) -> Iterator[Union[Frame, FrameError]]:
+        from .errors import ImageError
+
         assert self._files is not None
         start = time.monotonic()
         i = 0
@@ -275,34 +328,69 @@ class VideoSource:
                 i = max(i, int((time.monotonic() - start) * self.fps))
                 if i >= len(self._files):
                     break
-            yield Frame(i, i / self.fps, self._read_image(self._files[i]))
+            try:
+                yield Frame(i, i / self.fps, self._read_image(self._files[i]))
+            except ImageError as exc:
+                yield FrameError(i, i / self.fps, f"{self.name}: frame {i} could not be read ({exc})")
             i += self.stride
 
-    def _capture_frames(self) -> Iterator[Frame]:
+    def _capture_frames(self) -> Iterator[Union[Frame, FrameError]]:
+        """Decode frames; a failed read is one corrupt frame when a later read succeeds, the end
+        of the file when none does (within :data:`_MAX_FAILED_READS` or the announced count)."""
         cv2 = _cv2()
         cap = self._cap
         index = 0  # number of the next frame in the source
         start = time.monotonic()
         yielded = False
+        failed = 0  # reads failed in a row
+        pending: List[FrameError] = []  # sampled frames that failed, reported once a later read works
+
+        def ended() -> bool:
+            limit = _MAX_FAILED_READS if self.frame_count is None else min(_MAX_FAILED_READS, self.frame_count - (index - failed))
+            return failed >= max(1, limit) or self.is_live
+
         while True:
             target = index
             if index % self.stride:
                 target = index + self.stride - index % self.stride
             if self.realtime and not self.is_live:
                 target = max(target, int((time.monotonic() - start) * self.fps))
+            ok = True
             while index < target:  # skip without decoding
-                if not cap.grab():
-                    return
+                ok = bool(cap.grab())
                 index += 1
+                failed = 0 if ok else failed + 1
+                if not ok and ended():
+                    break
+                if ok and pending:
+                    yield from pending
+                    pending = []
+            if not ok and ended():
+                break
             ok, bgr = cap.read()
-            if not ok:
-                if not yielded and self.kind == "file":
-                    raise VideoError(f"{self.name}: no frame could be decoded (corrupt file or unsupported codec)")
-                return
             ts = index / self.fps if not self.is_live else time.monotonic() - start
-            yield Frame(index, ts, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-            yielded = True
             index += 1
+            if ok:
+                failed = 0
+                yield from pending
+                pending = []
+                yield Frame(index - 1, ts, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+                yielded = True
+                continue
+            failed += 1
+            pending.append(FrameError(index - 1, ts, f"{self.name}: frame {index - 1} could not be decoded; skipped"))
+            if ended():
+                break
+        end = index - failed  # the first frame of the failed run: where the file really stops
+        if not yielded and self.kind == "file":
+            raise VideoError(f"{self.name}: no frame could be decoded (corrupt file or unsupported codec)")
+        if self.frame_count is not None and end < self.frame_count and not self.is_live:
+            missing = len(range(end + (-end) % self.stride, self.frame_count, self.stride))
+            if missing:
+                yield FrameError(
+                    end, end / self.fps,
+                    f"{self.name}: the video ends at frame {end} of the {self.frame_count} its header announces; "
+                    f"{missing} frame{'s' if missing != 1 else ''} missing", kind="ended", missing=missing)
 
     def _live_frames(self) -> Iterator[Frame]:
         cv2 = _cv2()
@@ -455,6 +543,8 @@ def stream(
 ) -> Iterator[Tuple[np.ndarray, Any]]:
     """Yield ``(frame, poses)`` for every frame of ``source`` (see :class:`VideoSource`).
 
+    Frames that cannot be read are skipped with a :class:`FrameWarning` naming their index (and
+    one when a file ends before its announced frame count).
     ``frame`` is the RGB image, ``poses`` the estimator's :class:`yolopose.Poses`; with
     ``track=True`` (or a :class:`yolopose.tracking.PoseTracker` to configure it) ``poses`` is a
     :class:`yolopose.tracking.TrackedPoses` with stable ids and smoothed keypoints.
@@ -468,6 +558,9 @@ def stream(
         tracker = track
     with VideoSource(source, stride=stride, realtime=realtime, max_frames=max_frames) as src:
         for frame in src:
+            if isinstance(frame, FrameError):
+                warnings.warn(frame.message, FrameWarning, stacklevel=2)
+                continue
             poses = estimator.predict(frame.image)
             if tracker is not None:
                 poses = tracker.update(poses, timestamp=frame.timestamp, image_size=frame.image.shape[:2])

@@ -164,7 +164,7 @@ def test_bad_inputs_raise_clear_errors(tmp_path):
         coco_eval.evaluate(gt, results, backend="matlab")
     broken = copy.deepcopy(gt)
     broken["annotations"][0]["bbox"] = [1, 2]
-    with pytest.raises(DatasetError, match="annotation #0"):
+    with pytest.raises(DatasetError, match=r"annotations\[0\] \(id 1\): field .bbox.: a list of 2 items"):
         coco_eval.evaluate(broken, results)
 
 

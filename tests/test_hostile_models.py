@@ -3,6 +3,7 @@ yolopose error naming the file and the problem, through the API and the CLI. Cas
 engine could crash the process load in a child process (``_hostile.load_in_child``)."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 
@@ -13,6 +14,7 @@ import _graphs as g
 import _hostile as h
 from yolopose import PoseEstimator
 from yolopose.errors import ConfigError, ModelError
+from yolopose.metadata import METADATA_KEY
 from yolopose.runtimes import load_runtime
 from yolopose.runtimes._engine import engine_message
 
@@ -168,7 +170,9 @@ def test_huge_inputs_and_outputs_are_refused_at_load(tmp_path, case):
         onnx.save(model, str(path))
         words = ["input size 1000000x64", "1..8192"]
     elif case == "metadata_imgsz":
-        g.make_raw_onnx(path, batch=None, meta=g.metadata(batch=None, imgsz=(64 * 10**4, 64)))
+        text = json.loads(g.metadata(batch=None).to_json())
+        text["imgsz"] = [64 * 10**4, 64]  # refused by the metadata schema now, with the same message
+        g.make_raw_onnx(path, batch=None, meta=False, extra_props={METADATA_KEY: json.dumps(text)})
         model = onnx.load(str(path))
         for d in model.graph.input[0].type.tensor_type.shape.dim[2:]:
             d.dim_param = "size"
@@ -333,3 +337,15 @@ def test_engine_message_drops_source_locations():
     assert engine_message(RuntimeError("Exception from src/x.cpp:1:")) == "Exception from src/x.cpp:1:"
     assert engine_message(ValueError("")) == "ValueError"
     assert len(engine_message(RuntimeError("x" * 2000))) == 500
+
+
+@pytest.mark.parametrize("suffix", [".onnx", ".xml"])
+def test_openvino_checks_the_limits_before_compiling(tmp_path, suffix):
+    """A fixed batch of 10**12 reached OpenVINO's compile_model, which ended in std::bad_alloc."""
+    pytest.importorskip("openvino")
+    path = g.make_raw_onnx(tmp_path / "batch.onnx", batch=10**12, meta=g.metadata(batch=10**12))
+    if suffix == ".xml":
+        path = g.save_openvino_ir(path, tmp_path / "batch.xml")
+    (result,) = h.load_in_child([path], backend="openvino")
+    assert result.get("error") == "ModelError", result
+    assert "input batch 1000000000000 is outside 1..256" in result["message"] and "bad_alloc" not in result["message"]

@@ -32,7 +32,7 @@ LAYER_OF = {
         f"yolopose.{name}": "base"
         for name in (
             "errors", "keypoints", "fileio", "metadata", "ops", "images", "results", "draw",
-            "coco_eval", "_coco_eval_numpy", "cpu", "registry", "cli.lazy",
+            "coco_eval", "_coco_eval_numpy", "cpu", "registry", "cli.lazy", "limits", "_schema", "_coco_check",
         )
     },
 }

@@ -5,12 +5,13 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 from ..errors import ConfigError
 from .engines import get_engine
 from .output import OutputFolder, PartWriter
 from .predictor import STAGES, PredictorConfig
+from .rows import VIDEO_ENDED
 from .sources import expand_sources, with_resume
 
 __all__ = ["BatchSummary", "execute", "run"]
@@ -22,7 +23,9 @@ PathLike = Union[str, "os.PathLike[str]"]
 class BatchSummary:
     """What a job did. ``rows``: rows written by this run; ``images``/``frames``: those of still images /
     video frames (error rows included; a row about a whole unreadable video is neither);
-    ``skipped``: inputs already written by an earlier run (``resume``)."""
+    ``skipped``: inputs already written by an earlier run (``resume``); ``ended_early``: videos
+    that stopped before the frame count their header announces (their rows are missing; each has
+    an error row at frame :data:`~yolopose.batch.rows.VIDEO_ENDED`), ``missing``: their sources."""
 
     output: str
     engine: str
@@ -34,6 +37,8 @@ class BatchSummary:
     frames: int = 0
     people: int = 0
     errors: int = 0
+    ended_early: int = 0
+    missing: List[str] = field(default_factory=list)
     seconds: float = 0.0
     write_seconds: float = 0.0
     stage_seconds: Dict[str, float] = field(default_factory=dict)
@@ -55,7 +60,10 @@ class BatchSummary:
         return (f"{self.images} images, {self.frames} video frames, {self.people} people, {self.errors} errors "
                 f"in {self.seconds:.1f} s: {self.rate:.1f} images/s, {self.rate / max(1, self.workers):.1f} per "
                 f"{'actor' if self.engine == 'ray' else 'worker'} ({self.workers} x {self.engine})"
-                + (f"; {self.skipped} inputs already done" if self.skipped else "") + f"\noutput: {self.output}")
+                + (f"; {self.skipped} inputs already done" if self.skipped else "") + f"\noutput: {self.output}"
+                + (f"\n{self.ended_early} video(s) ended before the frame count their header announces, so their "
+                   f"rows are missing: {', '.join(self.missing[:3])}{' ...' if len(self.missing) > 3 else ''}"
+                   if self.ended_early else ""))
 
 
 def execute(
@@ -82,9 +90,11 @@ def execute(
     flush_seconds: float = 30.0,
     progress: bool = False,
 ) -> BatchSummary:
-    """Run a batch job and return its :class:`BatchSummary` (see :func:`run` for the arguments)."""
-    from .._progress import progress_bar
+    """Run a batch job and return its :class:`BatchSummary` (see :func:`run` for the arguments).
 
+    The output folder is held for the whole job: a second job on it fails at once with
+    :class:`~yolopose.errors.FolderInUseError`; one that cannot be written is a
+    :class:`~yolopose.errors.WriteError` naming it."""
     if resume and overwrite:
         raise ConfigError("resume and overwrite exclude each other")
     if int(batch_size) < 1 or int(threads_per_actor) < 1 or (actors is not None and int(actors) < 1):
@@ -95,6 +105,18 @@ def execute(
                              every=every, infer_batch=infer_batch)
     folder = OutputFolder(out, format)
     items = expand_sources([str(s) for s in sources])
+    with folder.lock():
+        return _execute(folder, items, config, engine=engine, resume=resume, overwrite=overwrite, actors=actors,
+                        threads_per_actor=threads_per_actor, batch_size=batch_size, address=address,
+                        rows_per_part=rows_per_part, flush_seconds=flush_seconds, progress=progress)
+
+
+def _execute(folder: OutputFolder, items: Sequence[Any], config: PredictorConfig, *, engine: str, resume: bool,
+             overwrite: bool, actors: Optional[int], threads_per_actor: int, batch_size: int, address: Optional[str],
+             rows_per_part: int, flush_seconds: float, progress: bool) -> BatchSummary:
+    """:func:`execute` once the output folder is held."""
+    from .._progress import progress_bar
+
     done = folder.prepare(resume=resume, overwrite=overwrite)
     todo = with_resume(items, done)
     runner = get_engine(engine, config, batch_size=batch_size, actors=actors, threads_per_actor=threads_per_actor,
@@ -115,6 +137,9 @@ def execute(
                     summary.rows += len(rows)
                     summary.people += sum(len(r["scores"]) for r in rows)
                     summary.errors += sum(r["error"] is not None for r in rows)
+                    ended = [r["source"] for r in rows if r["frame"] == VIDEO_ENDED]
+                    summary.ended_early += len(ended)
+                    summary.missing.extend(ended)
                     bar.update(len(rows))
         writer.flush()
     except BaseException:
@@ -158,6 +183,8 @@ def run(sources: Sequence[PathLike], out: PathLike, model: Optional[PathLike] = 
         progress: show a progress bar with images/s on stderr.
 
     Every input gives rows (one per image, one per sampled frame): unreadable ones get an error
-    row (``error`` column), and the job goes on. The summary is in ``out/summary.json``.
+    row (``error`` column), and the job goes on. A video that ends before the frame count its
+    header announces gets a row at frame -2 and is counted in ``BatchSummary.ended_early`` (the
+    CLI then exits with code 1). The summary is in ``out/summary.json``.
     """
     return Path(execute(sources, out, model, **options).output)

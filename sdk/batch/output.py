@@ -1,7 +1,9 @@
 """Output folders of batch jobs: part files written atomically, resume keys, final assembly.
 
 A job writes ``DIR/part-<run>-<n>.<ext>`` files, each through :func:`yolopose.fileio.atomic_path`
-(a killed job leaves only whole parts), and ``DIR/summary.json`` at the end. Formats:
+(a killed job leaves only whole parts), and ``DIR/summary.json`` at the end. One job at a time
+owns ``DIR`` (:meth:`OutputFolder.lock`, a lock the OS drops when the job dies, however it dies);
+the next job in it removes the temporary part files a killed job left and logs them. Formats:
 
 - ``parquet``: the parts are the result (read the folder with pandas/pyarrow/Ray);
 - ``jsonl``: one JSON object per row; coordinates rounded to 3 decimals, scores to 5;
@@ -19,7 +21,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
 from ..errors import ConfigError, DatasetError
-from ..fileio import atomic_path, atomic_write_text
+from ..fileio import atomic_path, atomic_write_text, folder_lock, remove_stale_temps, temp_pattern, write_error
 from .rows import Row, key, rows_to_arrow
 
 __all__ = ["FORMATS", "OutputFolder", "PartWriter", "read_rows"]
@@ -141,19 +143,35 @@ class OutputFolder:
                               "choose the format it was written in, or another folder")
         return parts
 
+    def lock(self) -> Any:
+        """Own the folder while the job runs (see :func:`yolopose.fileio.folder_lock`): a second
+        job fails at once with :class:`~yolopose.errors.FolderInUseError`."""
+        return folder_lock(self.path, "yolopose batch job")
+
     def prepare(self, resume: bool, overwrite: bool) -> Set[Tuple[str, int]]:
-        """Check the folder for a new run; returns the keys already written (``resume``)."""
+        """Check the folder for a new run; returns the keys already written (``resume``).
+
+        Call it holding :meth:`lock`: temporary part files in the folder are then a killed job's
+        litter, and are removed (and logged) here."""
+        if self.path.is_dir():  # names like .part-<run>-<n>.jsonl.XXXXXXXX.jsonl.tmp, of any format
+            remove_stale_temps(self.path, temp_pattern(r"part-[A-Za-z0-9_-]+\.[a-z]+", r"\.[a-z]+"), f"a part of {self.path}")
         parts = self.parts() if self.path.is_dir() else []
         if parts and overwrite:
-            for p in parts:
-                p.unlink()
-            for name in (COCO_FILE, SUMMARY_FILE):
-                (self.path / name).unlink(missing_ok=True)
+            try:
+                for p in parts:
+                    p.unlink()
+                for name in (COCO_FILE, SUMMARY_FILE):
+                    (self.path / name).unlink(missing_ok=True)
+            except OSError as exc:
+                raise write_error(self.path, exc, "remove the old results") from None
             parts = []
         if parts and not resume:
             raise ConfigError(f"{self.path} already holds {len(parts)} part files; "
                               "use --resume to continue that job or --overwrite to start again")
-        self.path.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise write_error(self.path, exc, "create the output folder") from None
         return {key(r) for p in parts for r in self.format.read(p, columns=("source", "frame"))}
 
     def rows(self) -> Iterator[Row]:

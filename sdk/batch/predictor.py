@@ -2,8 +2,10 @@
 
 :class:`BatchPredictor` holds one :class:`~yolopose.PoseEstimator`, loaded once; the local engine
 runs one in-process and the Ray engine one per actor, so both produce the same rows. Every input
-gives rows, never an exception: an image that cannot be read, a video that cannot be opened, or a
-model error on one image becomes an error row and the job goes on.
+gives rows, never an exception: an image that cannot be read, a video that cannot be opened, a video
+frame that cannot be decoded, or a model error on one image becomes an error row and the job goes
+on; a video that ends before the frame count its header announces gets a row at frame
+:data:`~yolopose.batch.rows.VIDEO_ENDED` saying how many frames are missing.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional
 import numpy as np
 
 from ..errors import ConfigError
-from .rows import Row, error_row, pose_row
+from .rows import VIDEO_ENDED, Row, error_row, pose_row
 from .sources import WorkItem
 
 __all__ = ["BatchPredictor", "PredictorConfig", "STAGES"]
@@ -122,7 +124,7 @@ class BatchPredictor:
         yield _Pending(item.source, 0, x, transforms[0])
 
     def _video_units(self, item: WorkItem, rows: List[Row]) -> Iterator[_Pending]:
-        from ..video import VideoSource
+        from ..video import FrameError, VideoSource
 
         skip = set(item.skip)
         read = 0
@@ -131,6 +133,12 @@ class BatchPredictor:
             with VideoSource(item.source, stride=self.config.every) as video:
                 for frame in video:
                     self.seconds["read"] += time.perf_counter() - t0
+                    if isinstance(frame, FrameError):  # an undecodable frame, or the file ends early
+                        where = VIDEO_ENDED if frame.kind == "ended" else frame.index
+                        if where not in skip:
+                            rows.append(error_row(item.source, where, frame.message))
+                        t0 = time.perf_counter()
+                        continue
                     read += 1
                     if frame.index not in skip:
                         t1 = time.perf_counter()

@@ -5,7 +5,9 @@ column      type                         meaning
 =========== ============================ ==================================================
 source      string                       absolute path of the image or video file
 frame       int64                        frame number in a video; 0 for an image; -1 for a
-                                         row about a whole video (it could not be read)
+                                         row about a whole video (it could not be read);
+                                         -2 for a row saying that a video ended before the
+                                         frame count its header announces (rows are missing)
 width       int32                        image width in pixels (0 when it could not be read)
 height      int32                        image height in pixels (0 when it could not be read)
 boxes       list<list<float32>[4]>       per person ``x1, y1, x2, y2`` in image pixels
@@ -25,9 +27,14 @@ import numpy as np
 
 from ..results import Poses
 
-__all__ = ["COLUMNS", "arrow_schema", "error_row", "key", "pose_row", "row_poses", "rows_to_arrow"]
+__all__ = ["COLUMNS", "VIDEO_ENDED", "WHOLE_VIDEO", "arrow_schema", "error_row", "key", "pose_row", "row_poses",
+           "rows_to_arrow"]
 
 COLUMNS = ("source", "frame", "width", "height", "boxes", "scores", "keypoints", "error")
+#: ``frame`` of a row about a whole video that could not be read (or broke off)
+WHOLE_VIDEO = -1
+#: ``frame`` of the row of a video that ended before its announced frame count: its rows are missing
+VIDEO_ENDED = -2
 Row = Dict[str, Any]
 
 

@@ -50,8 +50,10 @@ def _kind(path: Path) -> str:
 
 
 def _folder(path: Path) -> List[Path]:
+    """Images and videos of a folder tree; links that cannot be followed (loops, missing targets)
+    are kept, so that they become error rows instead of vanishing."""
     wanted = set(IMAGE_SUFFIXES) | set(VIDEO_FILE_SUFFIXES)
-    return sorted(f for f in path.rglob("*") if f.is_file() and f.suffix.lower() in wanted)
+    return sorted(f for f in path.rglob("*") if f.suffix.lower() in wanted and (f.is_file() or f.is_symlink()))
 
 
 def _read_list(path: Path) -> List[str]:
@@ -107,7 +109,7 @@ def with_resume(items: Sequence[WorkItem], done: Iterable[Tuple[str, int]]) -> L
     """Drop the images already written and tell each video which frames to skip.
 
     ``done`` holds ``(source, frame)`` keys of rows already written; a video's whole-file error
-    row (frame -1) counts as the whole video written.
+    row (frame -1) or its ended-early row (frame -2) counts as the whole video written.
     """
     frames: Dict[str, set] = {}
     for source, frame in done:
@@ -117,7 +119,7 @@ def with_resume(items: Sequence[WorkItem], done: Iterable[Tuple[str, int]]) -> L
         written = frames.get(item.source)
         if not written:
             out.append(item)
-        elif item.kind == "image" or -1 in written:
+        elif item.kind == "image" or -1 in written or -2 in written:
             continue
         else:
             out.append(WorkItem(item.source, item.kind, tuple(sorted(written))))

@@ -33,8 +33,9 @@ def batch(sources: Sequence[str], model: Optional[str], out: str, fmt: str, engi
           overwrite: bool, backend: str, device: str, conf: float, iou: float, progress: bool) -> None:
     """Find people in every image and video frame of SOURCES; write one row per input to --out.
 
-    SOURCES: image or video files, folders, glob patterns, .txt lists of paths. An input that
-    cannot be read gets a row with its error; the job goes on.
+    SOURCES: image or video files, folders, glob patterns, .txt lists of paths. An input or a
+    video frame that cannot be read gets a row with its error; the job goes on. A video that ends
+    before the frame count its header announces is reported, and the exit code is then 1.
 
     \b
       yolopose batch archive/ "cams/*.mp4" --every 5 --out poses/
@@ -52,3 +53,6 @@ def batch(sources: Sequence[str], model: Optional[str], out: str, fmt: str, engi
     except YoloPoseError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(summary.format())
+    if summary.ended_early:  # rows are missing: not a success, although every row written is whole
+        raise click.ClickException(f"{summary.ended_early} video(s) ended early; the rows of their missing frames "
+                                   f"are not in {summary.output} (see the rows at frame -2)")

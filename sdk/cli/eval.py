@@ -35,6 +35,8 @@ __all__ = ["eval_command"]
               help="process: a loop here; ray: Ray Data actors (yolopose[ray]), same metrics; local: the batch pipeline in-process.")
 @click.option("--actors", default=None, type=click.IntRange(1), help="Ray actors (--engine ray; default: one per CPU).")
 @click.option("--address", default=None, help="Ray cluster to join (--engine ray): auto, ray://host:port.")
+@click.option("--allow-outside-images", is_flag=True,
+              help="Read images whose file_name in --data is absolute or leaves --images with '..' (refused by default).")
 def eval_command(
     model: str,
     data: str,
@@ -51,6 +53,7 @@ def eval_command(
     engine: str,
     actors: Optional[int],
     address: Optional[str],
+    allow_outside_images: bool,
 ) -> None:
     """COCO keypoint AP (OKS) and box AP of MODEL on a COCO-format dataset.
 
@@ -64,12 +67,16 @@ def eval_command(
     from ..coco_eval import format_metrics
     from ..errors import YoloPoseError
     from ..evaluate import evaluate_model
-    from ..fileio import atomic_write_text
+    from ..fileio import atomic_write_text, check_writable
 
     try:
+        for path, what in ((json_path, "detections"), (metrics_path, "metrics")):
+            if path:  # before the images are run: a read-only or full disk is found at once
+                check_writable(path, what)
         result = evaluate_model(model, data, images, backend=backend, device=device, conf=conf, iou=iou,
                                 metrics_backend=metrics_backend, progress=progress, results_json=json_path,
-                                engine=engine, engine_options={"actors": actors, "address": address})
+                                engine=engine, engine_options={"actors": actors, "address": address},
+                                allow_outside_images=allow_outside_images)
     except YoloPoseError as exc:
         raise click.ClickException(str(exc)) from None
     s = result.settings
@@ -86,5 +93,8 @@ def eval_command(
     if json_path:
         click.echo(f"detections written to {json_path}")
     if metrics_path:
-        atomic_write_text(metrics_path, json.dumps(summary, indent=2) + "\n")
+        try:
+            atomic_write_text(metrics_path, json.dumps(summary, indent=2) + "\n")
+        except YoloPoseError as exc:
+            raise click.ClickException(str(exc)) from None
         click.echo(f"metrics written to {metrics_path}")

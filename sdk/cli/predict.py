@@ -1,6 +1,7 @@
 """``yolopose predict``: run a pose model on images, save drawn images and JSON, or print JSON."""
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
@@ -17,7 +18,9 @@ def _expand(sources: Sequence[str]) -> List[Path]:
     for s in sources:
         p = Path(s)
         if p.is_dir():
-            files.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES))
+            # links that cannot be followed (loops) stay, to be reported as unreadable, not dropped
+            files.extend(sorted(f for f in p.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES
+                                and (f.is_file() or f.is_symlink())))
         else:
             files.append(p)  # a missing or bad file is reported when it is read
     return files
@@ -61,7 +64,7 @@ def predict(
     from yolopose._progress import progress_bar
     from yolopose.errors import ImageError, YoloPoseError
     from yolopose.estimator import PoseEstimator
-    from yolopose.fileio import atomic_path, atomic_write_text
+    from yolopose.fileio import atomic_write_bytes, atomic_write_text, check_writable
     from yolopose.images import load_image
 
     files = _expand(sources)
@@ -70,6 +73,8 @@ def predict(
     if save_dir is None and not as_json:
         save_dir = Path("runs/predict")
     try:
+        if save_dir is not None:
+            check_writable(save_dir / "results", "results")
         est = PoseEstimator(model, backend=backend, device=device, conf=conf, iou=iou, max_det=max_det, threads=threads)
     except YoloPoseError as exc:
         raise click.ClickException(str(exc)) from None
@@ -95,9 +100,15 @@ def predict(
                 click.echo(json.dumps(record))
             if save_dir is not None:
                 stem = _unique_stem(path, used)
-                with atomic_path(save_dir / f"{stem}.jpg", suffix=".jpg") as tmp:
-                    poses.draw(image, labels=labels).save(tmp, format="JPEG", quality=90)
-                atomic_write_text(save_dir / f"{stem}.json", json.dumps(record, indent=1))
+                try:  # a read-only or full --save-dir: WriteError naming the file, nothing half-written
+                    # encoded in memory first: Pillow's encoder writing to a file ignores short writes,
+                    # so on a full disk it would leave a cut JPEG; Python's writes are checked
+                    jpeg = io.BytesIO()
+                    poses.draw(image, labels=labels).save(jpeg, format="JPEG", quality=90)
+                    atomic_write_bytes(save_dir / f"{stem}.jpg", jpeg.getvalue())
+                    atomic_write_text(save_dir / f"{stem}.json", json.dumps(record, indent=1))
+                except YoloPoseError as exc:
+                    raise click.ClickException(str(exc)) from None
     if save_dir is not None:
         click.echo(f"{len(files) - failures} result(s) written to {save_dir}", err=True)
     if failures:

@@ -51,16 +51,21 @@ def track(
     folder_fps: float,
 ) -> None:
     """Track people and their keypoints in SOURCE: a video file, a camera index (0), an RTSP/HTTP URL,
-    or a folder of images. Each person keeps one id while in view and for --memory seconds after."""
+    or a folder of images. Each person keeps one id while in view and for --memory seconds after.
+
+    A frame that cannot be decoded is skipped with a warning naming it (and a JSON line with an
+    "error" key under --json); a file that ends before the frame count its header announces is
+    reported and the exit code is 1."""
     from yolopose._demo_notice import DEMO_NOTICE
     from yolopose._progress import progress_bar
     from yolopose.errors import YoloPoseError
     from yolopose.estimator import PoseEstimator
     from yolopose.tracking import PoseTracker
-    from yolopose.video import FpsMeter, VideoSource, VideoWriter, draw_fps
+    from yolopose.video import FpsMeter, FrameError, VideoSource, VideoWriter, draw_fps
 
     writer = None
     frames = people = 0
+    lost = []  # FrameError markers: undecodable frames, and the end of a file that stops early
     ids = set()
     started = time.perf_counter()
     meter = FpsMeter()
@@ -74,6 +79,14 @@ def track(
                 writer = VideoWriter(save, fps=src.fps / stride if not src.realtime else src.fps)
             with progress_bar(src.expected_frames, desc="track", unit="frame") as bar:
                 for frame in src:
+                    if isinstance(frame, FrameError):
+                        lost.append(frame)
+                        click.echo(f"\nwarning: {frame.message}", err=True)
+                        if as_json:
+                            click.echo(json.dumps({"frame": frame.index, "time": round(frame.timestamp, 4), "people": [],
+                                                   "error": frame.message}, separators=(",", ":")))
+                        bar.update(frame.missing if frame.kind == "ended" else 1)
+                        continue
                     result = tracker.update(est.predict(frame.image), timestamp=frame.timestamp, image_size=frame.image.shape[:2])
                     fps = meter.tick()
                     frames += 1
@@ -102,5 +115,11 @@ def track(
     summary = f"{frames} frames, {len(ids)} people tracked ({people} detections kept), {frames / elapsed if elapsed > 0 else 0:.1f} FPS overall"
     if writer is not None and writer.frames:
         summary += f"; video written to {save}"
+    bad = [f for f in lost if f.kind != "ended"]
+    if bad:
+        summary += f"; {len(bad)} frame(s) could not be decoded (frame {', '.join(str(f.index) for f in bad[:5])}{' ...' if len(bad) > 5 else ''})"
     click.echo(summary, err=True)
     sys.stderr.flush()
+    ended = [f for f in lost if f.kind == "ended"]
+    if ended:  # frames the file announced are missing from the output: not a success
+        raise click.ClickException(ended[0].message)

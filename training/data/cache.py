@@ -28,6 +28,17 @@ def _stat_line(path: Path) -> str:
     return f"{path.name}\t{st.st_size}\t{st.st_mtime_ns}"
 
 
+def _entry_line(entry: "os.DirEntry[str]") -> str:
+    """``name size mtime`` of a file; links that cannot be followed (loops) count by name only."""
+    try:
+        if not entry.is_file():
+            return ""
+        st = entry.stat()
+    except OSError:  # e.g. a symbolic link to itself: ELOOP (the loader reports it)
+        return f"{entry.name}\tunreadable"
+    return f"{entry.name}\t{st.st_size}\t{st.st_mtime_ns}"
+
+
 def fingerprint(files: Iterable[Path], folders: Iterable[Path], extra: str = "") -> str:
     """Hash of the files' and the folders' entries' names, sizes and mtimes (plus ``extra``)."""
     h = hashlib.sha1(f"v{CACHE_VERSION}|{extra}".encode())
@@ -38,7 +49,7 @@ def fingerprint(files: Iterable[Path], folders: Iterable[Path], extra: str = "")
         h.update(f"D{folder.resolve()}\n".encode())
         if folder.is_dir():
             with os.scandir(folder) as it:
-                lines = sorted(f"{e.name}\t{e.stat().st_size}\t{e.stat().st_mtime_ns}" for e in it if e.is_file())
+                lines = sorted(filter(None, (_entry_line(e) for e in it)))
             h.update("\n".join(lines).encode())
     return h.hexdigest()
 

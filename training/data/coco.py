@@ -7,6 +7,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from yolopose._coco_check import check_coco, image_path
 from yolopose.errors import DatasetError, ImageError
 
 from ._images import image_size
@@ -17,19 +18,28 @@ __all__ = ["read_coco_json", "person_category", "load_coco_records", "coco_gt_su
 _TOL = 1.0  # pixels a box or keypoint may stick out of the image before it counts as out of range
 
 
-def read_coco_json(path: Path) -> Dict[str, Any]:
-    """Parse a COCO JSON file; :class:`DatasetError` naming the file if it is not one."""
+def read_coco_json(path: Path, log: Optional[SkipLog] = None) -> Dict[str, Any]:
+    """Parse a COCO JSON file and keep its well-formed records (:func:`yolopose._coco_check.check_coco`);
+    each bad record is reported through ``log`` (file, record, field) and left out.
+    :class:`DatasetError` naming the file if it is not a COCO file at all."""
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise DatasetError(f"{path}: annotation file not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DatasetError(f"{path}: not a readable JSON file ({exc})") from None
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise DatasetError(f"{path}: not a readable JSON file ({type(exc).__name__}: {exc})") from None
     if not isinstance(data, dict) or not isinstance(data.get("images"), list):
         raise DatasetError(f"{path}: not a COCO annotation file (no 'images' list)")
     data.setdefault("annotations", [])
     data.setdefault("categories", [{"id": 1, "name": "person"}])
+    check = check_coco(data, str(path))
+    for problem in check.problems:
+        if log is not None:
+            log.replay(f"{problem.text}; skipped")
+    data = check.data(data)
+    # an image with a malformed annotation would train with a person missing: leave it out too
+    data["_bad_images"] = sorted({p.image_id for p in check.problems if p.image_id is not None})
     return data
 
 
@@ -45,27 +55,25 @@ def person_category(data: Dict[str, Any], path: Path) -> Tuple[int, int]:
     return int(cat["id"]), k
 
 
-def load_coco_records(json_path: Path, image_dir: Path, log: SkipLog, decode: bool = False) -> Tuple[List[ImageRecord], int]:
+def load_coco_records(json_path: Path, image_dir: Path, log: SkipLog, decode: bool = False,
+                      allow_outside: bool = False) -> Tuple[List[ImageRecord], int]:
     """Records of every readable image (crowd annotations left out), and the keypoint count.
 
-    Images that are missing or undecodable, and images with an annotation of the wrong keypoint
-    count or out of the image, are reported through ``log`` and left out.
+    Malformed records (a string ``image_id``, a ``bbox`` that is not four numbers...), images that
+    are missing or undecodable, images whose ``file_name`` leaves ``image_dir`` (unless
+    ``allow_outside``), and images with an annotation of the wrong keypoint count or out of the
+    image, are reported through ``log`` and left out.
     """
     json_path, image_dir = Path(json_path), Path(image_dir)
-    data = read_coco_json(json_path)
+    data = read_coco_json(json_path, log)
     cat_id, k = person_category(data, json_path)
-    images: Dict[int, Dict[str, Any]] = {}
-    for i, im in enumerate(data["images"]):
-        if not isinstance(im, dict) or "id" not in im or "file_name" not in im:
-            log.skip(f"{json_path}: images[{i}]", "entry without 'id' or 'file_name'")
-            continue
-        images[int(im["id"])] = im
+    images: Dict[int, Dict[str, Any]] = {im["id"]: im for im in data["images"]}
     people: Dict[int, List[Tuple[np.ndarray, np.ndarray]]] = {i: [] for i in images}
-    bad: set = set()
+    bad: set = set(data["_bad_images"])
     for n, ann in enumerate(data["annotations"]):
-        if not isinstance(ann, dict) or int(ann.get("category_id", cat_id)) != cat_id:
+        if ann["category_id"] != cat_id:
             continue
-        image_id = int(ann.get("image_id", -1))
+        image_id = ann["image_id"]
         where = f"{json_path}: annotations[{n}] (id {ann.get('id')}, image {image_id})"
         if image_id not in images:
             log.skip(where, "refers to an unknown image")
@@ -107,9 +115,12 @@ def load_coco_records(json_path: Path, image_dir: Path, log: SkipLog, decode: bo
     for image_id, im in images.items():
         if image_id in bad:
             continue
-        path = image_dir / str(im["file_name"])
         try:
+            path = image_path(image_dir, im["file_name"], f"{json_path}: image {image_id}", allow_outside)
             h, w = image_size(path, decode=decode)
+        except DatasetError as exc:
+            log.replay(f"{exc}; skipped")
+            continue
         except ImageError as exc:
             log.skip(f"{json_path}: image {image_id}", str(exc))
             continue
@@ -126,9 +137,9 @@ def load_coco_records(json_path: Path, image_dir: Path, log: SkipLog, decode: bo
 
 def coco_gt_subset(data: Dict[str, Any], image_ids: Optional[set]) -> Dict[str, Any]:
     """The COCO dict restricted to ``image_ids`` (crowd annotations kept as they are)."""
+    out = {key: value for key, value in data.items() if not key.startswith("_")}
     if image_ids is None:
-        return data
-    out = dict(data)
-    out["images"] = [im for im in data["images"] if int(im["id"]) in image_ids]
-    out["annotations"] = [a for a in data.get("annotations", []) if int(a.get("image_id", -1)) in image_ids]
+        return out
+    out["images"] = [im for im in data["images"] if im["id"] in image_ids]
+    out["annotations"] = [a for a in data.get("annotations", []) if a["image_id"] in image_ids]
     return out

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, List, Optional, Tuple, Union
 
+from yolopose._schema import Bool, FieldError, Int, Seq, Str
 from yolopose.errors import DatasetError
 from yolopose.keypoints import COCO_FLIP_INDEX, NUM_COCO_KEYPOINTS
 
@@ -29,6 +30,8 @@ class DataSpec:
     num_keypoints: Optional[int] = None
     flip_index: Optional[Tuple[int, ...]] = None
     split: str = "train"
+    #: read COCO images whose ``file_name`` leaves ``images`` (data YAML ``allow_outside_images: true``)
+    allow_outside: bool = False
 
 
 def _coco_image_dir(json_path: Path) -> Path:
@@ -52,10 +55,12 @@ def _from_yaml(path: Path, split: str) -> DataSpec:
         raise DatasetError(f"{path}: reading YAML needs PyYAML (pip install 'yolopose[train]')") from None
     try:
         cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise DatasetError(f"{path}: not a readable YAML file ({exc})") from None
+    except (OSError, UnicodeDecodeError, RecursionError, yaml.YAMLError) as exc:
+        raise DatasetError(f"{path}: not a readable YAML file ({type(exc).__name__}: {exc})") from None
     if not isinstance(cfg, dict):
         raise DatasetError(f"{path}: expected a mapping with 'train' and 'val' entries")
+    if not isinstance(cfg.get("path") or ".", str):
+        raise DatasetError(f"{path}: field 'path': {cfg['path']!r} is not a folder name")
     root = Path(cfg.get("path") or ".")
     root = root if root.is_absolute() else (path.parent / root)
     entry = cfg.get(split)
@@ -63,20 +68,25 @@ def _from_yaml(path: Path, split: str) -> DataSpec:
         raise DatasetError(f"{path}: no '{split}' entry (a COCO JSON, an image folder or a .txt image list)")
     target = Path(entry) if Path(entry).is_absolute() else root / entry
     k, flip = None, None
-    if cfg.get("kpt_shape") is not None:
-        shape = cfg["kpt_shape"]
-        if not (isinstance(shape, (list, tuple)) and len(shape) == 2 and int(shape[1]) in (2, 3) and int(shape[0]) > 0):
-            raise DatasetError(f"{path}: kpt_shape must be [K, 2] or [K, 3], got {shape!r}")
-        k = int(shape[0])
-    if cfg.get("flip_idx") is not None:
-        flip = tuple(int(i) for i in cfg["flip_idx"])
-        if k is not None and (len(flip) != k or sorted(flip) != list(range(k))):
-            raise DatasetError(f"{path}: flip_idx must be a permutation of 0..{k - 1}")
-    images_entry = cfg.get(f"{split}_images")
+    try:
+        if cfg.get("kpt_shape") is not None:
+            k = Seq(Int(1, 1024), 2, 2).check(cfg["kpt_shape"], "kpt_shape")[0]
+            Int(2, 3).check(cfg["kpt_shape"][1], "kpt_shape[1]")
+        if cfg.get("flip_idx") is not None:
+            flip = Seq(Int(0, 1023), 1024).check(cfg["flip_idx"], "flip_idx")
+        allow = cfg.get("allow_outside_images", False)
+        allow = Bool().check(allow, "allow_outside_images")
+        images_entry = cfg.get(f"{split}_images")
+        if images_entry is not None:
+            Str(4096).check(images_entry, f"{split}_images")
+    except FieldError as exc:
+        raise DatasetError(f"{path}: {exc} (kpt_shape is [K, 2] or [K, 3], flip_idx a permutation of 0..K-1)") from None
+    if flip is not None and k is not None and (len(flip) != k or sorted(flip) != list(range(k))):
+        raise DatasetError(f"{path}: flip_idx must be a permutation of 0..{k - 1}")
     if target.suffix.lower() == ".json":
         images = (root / images_entry) if images_entry else _coco_image_dir(target)
-        return DataSpec("coco", target, images, k, flip, split)
-    return DataSpec("yolo", target, target, k, flip, split)
+        return DataSpec("coco", target, images, k, flip, split, allow)
+    return DataSpec("yolo", target, target, k, flip, split, allow)
 
 
 def _from_json(path: Path, split: str) -> DataSpec:
@@ -128,14 +138,14 @@ def load_records(spec: DataSpec, log: SkipLog, cache_dir: Optional[PathLike] = N
         files, folders, src = [spec.labels], [spec.images], spec.labels
         k_hint = spec.num_keypoints
     else:
-        images = list_images(spec.labels)
+        images = list_images(spec.labels, log)
         label_dirs = sorted({str(label_path_for(p).parent) for p in images})
         files = [spec.labels] if spec.labels.is_file() else []
         folders = sorted({str(p.parent) for p in images}) + label_dirs
         folders = [Path(f) for f in folders]
         src = spec.labels
         k_hint = spec.num_keypoints or NUM_COCO_KEYPOINTS
-    key = fingerprint(files, folders, extra=f"{spec.kind}|{k_hint}|decode={decode}")
+    key = fingerprint(files, folders, extra=f"{spec.kind}|{k_hint}|decode={decode}|outside={spec.allow_outside}")
     where = cache_path(src, cache_dir, key, tag="decoded" if decode else "")
     cached = load_cache(where, key)
     if cached is not None:
@@ -146,7 +156,7 @@ def load_records(spec: DataSpec, log: SkipLog, cache_dir: Optional[PathLike] = N
         return records, k
     before = len(log.messages)
     if spec.kind == "coco":
-        records, k = load_coco_records(spec.labels, spec.images, log, decode=decode)
+        records, k = load_coco_records(spec.labels, spec.images, log, decode=decode, allow_outside=spec.allow_outside)
         if spec.num_keypoints is not None and spec.num_keypoints != k:
             raise DatasetError(f"{spec.labels}: has {k} keypoints per person but the data YAML says "
                                f"kpt_shape [{spec.num_keypoints}, ...]")

@@ -23,17 +23,38 @@ _TOL = 1e-3
 BOX_AREA_FRACTION = 0.53
 
 
-def list_images(source: Path) -> List[Path]:
-    """Images of a folder (sorted) or of a ``.txt`` list (one path per line, relative to the list)."""
+def list_images(source: Path, log: Optional[SkipLog] = None) -> List[Path]:
+    """Images of a folder (sorted) or of a ``.txt`` list (one path per line, relative to the list).
+
+    Symbolic links in the folder that cannot be followed (a loop, a missing target) are reported
+    through ``log`` and left out, like other unreadable files."""
     source = Path(source)
     if source.is_dir():
-        files = sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        files = []
+        for p in sorted(source.iterdir()):
+            if p.suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            if p.is_file():
+                files.append(p)
+            elif p.is_symlink() and log is not None:
+                log.skip(str(p), f"a symbolic link that cannot be followed ({_link_problem(p)})")
     elif source.is_file() and source.suffix.lower() == ".txt":
-        lines = [ln.strip() for ln in source.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        try:
+            lines = [ln.strip() for ln in source.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DatasetError(f"{source}: cannot read this list of images ({exc})") from None
         files = [(source.parent / ln) if not Path(ln).is_absolute() else Path(ln) for ln in lines]
     else:
         raise DatasetError(f"{source}: not an image folder or a .txt list of images")
     return files
+
+
+def _link_problem(path: Path) -> str:
+    try:
+        path.stat()
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return "not a file"
 
 
 def label_path_for(image: Path) -> Path:
