@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from typing import Optional, Sequence, Tuple
 
 import click
@@ -71,18 +72,17 @@ def bench(
 
     Ctrl-C stops early and prints what was measured so far.
     """
+    from .._assets import default_model_path, resolve_bundled
     from .._progress import progress_bar
     from ..bench import expand_specs, format_report, run_benchmarks, save_chart
     from ..errors import YoloPoseError
     from ..fileio import atomic_write_text
 
-    from .._assets import default_model_path, resolve_bundled
-
     try:
         if not models:  # the bundled default, for each --backend asked for
             specs = expand_specs([f"{default_model_path(b)}@{b}" for b in backends] or [str(default_model_path())], (), device)
-        else:
-            specs = expand_specs([str(resolve_bundled(m)) for m in models], backends, device)
+        else:  # a bundled file named alone (default_int8.tflite) is the package's when no such file is here
+            specs = [replace(s, model=str(resolve_bundled(s.model))) for s in expand_specs(models, backends, device)]
         image, image_label = None, ""
         if image_path is not None:
             from ..images import load_image
