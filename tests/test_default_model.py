@@ -177,4 +177,4 @@ def test_the_readme_bench_command_runs_as_written(tmp_path, monkeypatch):
     assert res.exit_code == 0, res.output
     assert "default_fp32.onnx" in res.output and "default_int8.tflite" in res.output and "does not exist" not in res.output
     res = CliRunner().invoke(main, ["bench", "default_fp32.onnx@onnxruntime", "--runs", "1", "--warmup", "0", "--no-progress"])
-    assert res.exit_code == 0 and "default_fp32.onnx@onnxruntime" in res.output, res.output
+    assert res.exit_code == 0 and "default_fp32.onnx" in res.output and "onnxruntime:cpu" in res.output, res.output
