@@ -3,7 +3,7 @@
 # and Jetson's L4T are arm64 Debian/Ubuntu), with no torch.
 #
 #   sudo bash benchmarks/aarch64_check.sh            # all stages; needs root (debootstrap, chroot, mounts)
-#   STAGES="predict compare" bash benchmarks/aarch64_check.sh   # only some stages (the root is kept)
+#   sudo STAGES="predict compare" bash benchmarks/aarch64_check.sh   # only some stages (the root is kept)
 #
 # Stages (each prints its wall time; a stage that fails is reported and the next ones still run):
 #   root     debootstrap an arm64 Debian bookworm into $ARM64_ROOT (kept: rerun skips it)
