@@ -5,7 +5,8 @@
 #   sudo bash benchmarks/aarch64_check.sh            # all stages; needs root (debootstrap, chroot, mounts)
 #   sudo STAGES="predict compare" bash benchmarks/aarch64_check.sh   # only some stages (the root is kept)
 #
-# Stages (each prints its wall time; a stage that fails is reported and the next ones still run):
+# Stages (each prints its wall time; a failed root, wheel or venv stops the run, other failures are
+# reported and the next stages still run):
 #   root     debootstrap an arm64 Debian bookworm into $ARM64_ROOT (kept: rerun skips it)
 #   wheel    build the yolopose wheel from this checkout (on the host) and copy it into the root
 #   install  pip install "yolopose-*.whl[litert,onnxruntime]" in a venv inside the root (timed), then
