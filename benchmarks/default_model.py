@@ -125,7 +125,7 @@ def report(run: str, out: str, seeds: str) -> None:
             f"`yolopose bench` on {sysinfo.get('cpu', '?')} ({cores} cores), "
             f"{bench.get('settings', {}).get('threads', '-')} threads, median ms:",
             "",
-            "| artifact | size MB | preprocess | inference | postprocess | total | FPS |",
+            "| artifact | size MiB | preprocess | inference | postprocess | total | FPS |",
             "|---|---|---|---|---|---|---|",
         ]
         for r in bench.get("results", []):

@@ -134,7 +134,7 @@ def main(argv=None) -> int:
 
     levels = synthetic_outputs()
     n = sum(d.shape[1] * d.shape[2] * NA for d, _, _ in levels)
-    print(f"raw outputs: {len(STRIDES)} levels, {n} candidates, {sum(a.size for lv in levels for a in lv) * 4 / 1e6:.1f} MB float32")
+    print(f"raw outputs: {len(STRIDES)} levels, {n} candidates, {sum(a.size for lv in levels for a in lv) * 4 / 2**20:.1f} MiB float32")
     results = {}
     for conf in (0.25, 0.001):
         (cand,) = decode(levels, STRIDES, ANCHORS, conf)

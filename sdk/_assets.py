@@ -1,12 +1,13 @@
 """The default model shipped inside the package (``yolopose/assets/default*.tflite|onnx``)."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import List
+from typing import List, Union
 
 from .errors import ModelError
 
-__all__ = ["default_model_candidates", "default_model_path"]
+__all__ = ["default_model_candidates", "default_model_path", "resolve_bundled"]
 
 _PATTERNS = ("default*.tflite", "default*.onnx")
 
@@ -40,3 +41,14 @@ def default_model_path(backend: str = "auto") -> Path:
         if any(s.installed() for s in backends_for(path)):
             return path
     return found[0]  # loading it explains which extra to install
+
+
+def resolve_bundled(model: Union[str, "os.PathLike[str]"]) -> Union[str, "os.PathLike[str]"]:
+    """``model`` itself, or the bundled model of that file name (``default_fp32.onnx``,
+    ``default_int8.tflite``) when no such file exists here."""
+    if os.path.exists(model) or os.path.dirname(os.fspath(model)):
+        return model
+    for path in default_model_candidates():
+        if path.name == os.fspath(model):
+            return path
+    return model

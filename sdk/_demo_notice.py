@@ -3,7 +3,7 @@
 The bundled default model is trained by our own pipeline on synthetic figures, so that
 ``yolopose predict`` works with no download; on photographs it finds few of the people and some
 that are not there. The command line says so once, on stderr, whenever the default model runs on
-anything other than its bundled sample images, and points to the way to real accuracy.
+an image of the user's (read successfully, not one of its bundled samples) or a video, and points to the way to real accuracy.
 """
 from __future__ import annotations
 
@@ -39,8 +39,10 @@ def is_bundled_sample(path: Union[str, Path]) -> bool:
 
 
 def demo_notice(model: Optional[str], sources: Iterable[Union[str, Path]]) -> Optional[str]:
-    """:data:`DEMO_NOTICE` when ``model`` is the default (``None``) and a source is not a bundled
-    sample (a video or camera always counts as real), else ``None``."""
+    """:data:`DEMO_NOTICE` when ``model`` is the default (``None``) and a source is an image file
+    of the user's (one that exists and is not a bundled sample), else ``None``. A missing path is
+    not a photograph: the error about it is what the user needs. The CLI says it once it has read
+    such an image."""
     if model is not None:
         return None
-    return DEMO_NOTICE if any(not is_bundled_sample(s) for s in sources) else None
+    return DEMO_NOTICE if any(Path(s).is_file() and not is_bundled_sample(s) for s in sources) else None

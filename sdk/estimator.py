@@ -20,8 +20,7 @@ import numpy as np
 from .errors import ConfigError, ModelError
 from .images import ImageSource, load_image, open_image_fit
 from .metadata import ModelMetadata
-from .ops.decode import Candidates, decode
-from .ops.decode_flat import decode_flat
+from .ops.decode import Candidates
 from .ops.letterbox import LetterboxTransform, as_hw, letterbox
 from .ops.scale import scale_boxes, scale_keypoints
 from .ops.select import select_detections
@@ -40,7 +39,8 @@ def _check_fraction(name: str, value: float) -> float:
 
 
 class PoseEstimator:
-    """Multi-person pose estimation with a yolopose model (or another tool's decoded pose export).
+    """Multi-person pose estimation with a yolopose model, or another tool's pose export (decoded
+    or end-to-end outputs, the YOLO-Pose authors' ONNX files: see :mod:`yolopose.layouts`).
 
     Args:
         model: ``.onnx``, ``.xml`` (OpenVINO IR), ``.tflite`` file, a folder holding one, the bytes
@@ -149,9 +149,10 @@ class PoseEstimator:
         return self.plan.make_input(np.stack(boxed)), transforms
 
     def infer(self, x: np.ndarray) -> List[np.ndarray]:
-        """Run the engine on a preprocessed batch; returns float32 arrays in a fixed order:
-        ``[det0, kpt_xy0, kpt_conf0, det1, ...]`` (NHWC) for raw models, ``[pred]`` for decoded ones.
-        Batches larger than a fixed model batch are run in chunks."""
+        """Run the engine on a preprocessed batch; returns float32 arrays (batch first) in the order
+        of the model's output layout (:mod:`yolopose.layouts`): ``[det0, kpt_xy0, kpt_conf0, det1, ...]``
+        (NHWC) for raw models, ``[pred]`` for decoded and end-to-end ones. Batches larger than a
+        fixed model batch are run in chunks."""
         n = x.shape[0]
         size = self.plan.batch or n
         parts: List[List[np.ndarray]] = []
@@ -174,32 +175,22 @@ class PoseEstimator:
         iou: Optional[float] = None,
         max_det: Optional[int] = None,
     ) -> List[Poses]:
-        """Raw outputs (from :meth:`infer`) -> one :class:`Poses` per image, in original pixels."""
+        """Raw outputs (from :meth:`infer`) -> one :class:`Poses` per image, in original pixels.
+
+        Decodes with the model's output layout, then NMS (for layouts whose candidates still hold
+        duplicates; end-to-end models skip it), ``conf`` and ``max_det`` applied in every case."""
         conf = self.conf if conf is None else _check_fraction("conf", conf)
         iou = self.iou if iou is None else _check_fraction("iou", iou)
         max_det = self.max_det if max_det is None else int(max_det)
-        meta = self.plan.metadata
         _check_finite(outputs, self.plan.source)
-        if meta.output_format == "raw":
-            levels = [tuple(outputs[i : i + 3]) for i in range(0, len(outputs), 3)]
-            candidates = decode(levels, meta.strides, meta.anchors, conf)
-        else:
-            candidates = decode_flat(
-                outputs[0],
-                conf,
-                meta.num_classes,
-                int(meta.extra.get("kpt_dims", 3)),
-                self.plan.decoded_channels_first,
-                meta.imgsz,
-                self.plan.normalized,
-            )
+        candidates = self.plan.output_layout.decode(outputs, conf)
         if len(candidates) != len(transforms):
             raise ConfigError(f"postprocess got outputs for {len(candidates)} images and {len(transforms)} transforms")
         return [self._finish(c, t, iou, max_det) for c, t in zip(candidates, transforms)]
 
     def _finish(self, cand: Candidates, transform: LetterboxTransform, iou: float, max_det: int) -> Poses:
         meta = self.plan.metadata
-        cand = select_detections(cand, iou, max_det, self.max_nms)
+        cand = select_detections(cand, iou, max_det, self.max_nms, nms=self.plan.output_layout.nms)
         if not np.isfinite(cand.boxes).all() or not np.isfinite(cand.keypoints).all():
             raise ModelError(f"{self.plan.source}: the model produced non-finite boxes or keypoints")
         return Poses(

@@ -19,7 +19,9 @@ channels anchor-major (channel ``a * C_k + j`` is value ``j`` of anchor ``a``):
 
 Each (level, kind) has a distinct shape, so runtimes match tensors to roles by shape; names are a
 hint. ``output_format == "decoded"`` is a single ``(batch, 5 + 3K, N)`` or ``(batch, N, 5 + 3K)``
-tensor of ``cx, cy, w, h, score, (x, y, conf) * K`` in input pixels (other tools' pose exports).
+tensor of ``cx, cy, w, h, score, (x, y, conf) * K`` in input pixels (other tools' pose exports);
+``"end2end"`` a single ``(batch, N, 6 + 3K)`` tensor of final detections ``x1, y1, x2, y2, score,
+class, (x, y, conf) * K`` (no NMS). :mod:`yolopose.layouts` reads each.
 """
 from __future__ import annotations
 
@@ -41,7 +43,7 @@ METADATA_FORMAT_VERSION = 1
 OUTPUT_KINDS = ("det", "kpt_xy", "kpt_conf")
 _LAYOUTS = ("NCHW", "NHWC")
 _PRECISIONS = ("fp32", "fp16", "int8")
-_OUTPUT_FORMATS = ("raw", "decoded")
+_OUTPUT_FORMATS = ("raw", "decoded", "end2end")  # one per family of yolopose.layouts read from metadata
 _DTYPES = ("float32", "float16", "float64", "uint8", "int8")
 #: metadata JSON longer than this is refused before it is parsed
 MAX_METADATA_CHARS = 1 << 20

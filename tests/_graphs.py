@@ -216,10 +216,10 @@ def decoded_constants(n: int = 12, channels_first: bool = True) -> np.ndarray:
     return np.ascontiguousarray(out.transpose(0, 2, 1)) if channels_first else out
 
 
-def make_decoded_onnx(path: Path, props: Optional[Dict[str, str]] = None, channels_first: bool = True) -> Path:
-    """An ONNX like other tools' pose exports: one decoded output, optional foreign metadata."""
+def make_decoded_onnx(path: Path, props: Optional[Dict[str, str]] = None, channels_first: bool = True, n: int = 12) -> Path:
+    """An ONNX like other tools' pose exports: one decoded output of ``n`` candidates, optional foreign metadata."""
     onnx, TensorProto, helper, numpy_helper = _onnx()
-    c = decoded_constants(channels_first=channels_first)
+    c = decoded_constants(n=n, channels_first=channels_first)
     nodes, inits = [], []
     _mean_node(helper, numpy_helper, "images", [1, 2, 3], "m4", nodes, inits)
     inits.append(numpy_helper.from_array(np.asarray([-1, 1, 1], np.int64), "shape3"))

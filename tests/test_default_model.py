@@ -136,3 +136,45 @@ def test_predict_cli_on_the_bundled_samples_writes_drawings_and_json(tmp_path):
 def test_default_estimator_uses_the_bundled_model():
     est = yolopose.PoseEstimator()
     assert est.model_path.parent == ASSETS and est.model_path.name in ARTIFACTS
+
+
+# ----------------------------------------------------------------------------- the first hour
+README = Path(__file__).resolve().parents[1] / "README.md"
+README_BENCH = "yolopose bench default_fp32.onnx default_int8.tflite --threads 2"
+
+
+def test_info_and_bench_without_a_model_use_the_bundled_one(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from yolopose._assets import default_model_path
+    from yolopose.cli import main
+
+    monkeypatch.chdir(tmp_path)  # nothing named like a model here
+    default = default_model_path()
+    shown = CliRunner().invoke(main, ["info"])
+    assert shown.exit_code == 0, shown.output
+    mib = f"{default.stat().st_size / 2**20:.2f} MiB"
+    assert str(default) in shown.output and "bundled default model" in shown.output and mib in shown.output
+    assert " MB" not in shown.output
+    res = CliRunner().invoke(main, ["bench", "--runs", "2", "--warmup", "0", "--no-progress"])
+    assert res.exit_code == 0, res.output
+    assert default.name in res.output and "size MiB" in res.output and " MB" not in res.output
+    assert f"{default.stat().st_size / 2**20:.2f}" in res.output
+
+
+def test_the_readme_bench_command_runs_as_written(tmp_path, monkeypatch):
+    """The bundled files are found by name from any folder (a local file of that name would win)."""
+    from click.testing import CliRunner
+
+    from yolopose.cli import main
+
+    if not all(any(s.installed() for s in backends_for(ASSETS / a)) for a in ARTIFACTS):
+        pytest.skip("needs an engine for each bundled model")
+    assert README_BENCH in README.read_text(encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    args = README_BENCH.split()[1:] + ["--runs", "2", "--warmup", "0", "--no-progress"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert "default_fp32.onnx" in res.output and "default_int8.tflite" in res.output and "does not exist" not in res.output
+    res = CliRunner().invoke(main, ["bench", "default_fp32.onnx@onnxruntime", "--runs", "1", "--warmup", "0", "--no-progress"])
+    assert res.exit_code == 0 and "default_fp32.onnx" in res.output and "onnxruntime:cpu" in res.output, res.output

@@ -50,3 +50,20 @@ def test_predict_with_the_default_model_prints_the_notice_once_for_real_images(t
         assert "yolopose-train convert" in res.stderr
     for line in res.stdout.splitlines():  # stdout stays machine-readable JSON
         json.loads(line)
+
+
+@needs_default
+def test_no_notice_for_inputs_that_are_not_photographs(tmp_path):
+    """A missing path or a file that is not an image gets its error, not the demo-model note."""
+    pytest.importorskip("onnxruntime")
+    assert demo_notice(None, [tmp_path / "missing.jpg"]) is None
+    runner = CliRunner()
+    res = runner.invoke(main, ["predict", str(tmp_path / "missing.jpg"), "--json", "--backend", "onnxruntime"])
+    assert res.exit_code == 1 and "missing.jpg" in res.output
+    assert "bundled default model is a demo" not in res.stderr
+    (tmp_path / "notes.jpg").write_text("not an image")
+    res = runner.invoke(main, ["predict", str(tmp_path / "notes.jpg"), "--json", "--backend", "onnxruntime"])
+    assert res.exit_code == 1 and "notes.jpg" in res.stderr
+    assert "bundled default model is a demo" not in res.stderr
+    res = runner.invoke(main, ["track", str(tmp_path / "nothing_here"), "--json"])
+    assert res.exit_code == 1 and "bundled default model is a demo" not in res.stderr

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -101,6 +102,18 @@ def test_convert_cli(tmp_path):
     result = CliRunner().invoke(main, ["convert", str(FIXTURES / "official_s6_tiny.pt"), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "all mapped" in result.output and out.is_file()
+    # the file name names no input size: the size assumed is said, with how to set it, and recorded
+    assert "input size: 640 ASSUMED" in result.output and "--imgsz" in result.output
+    ckpt = load_checkpoint(out)
+    assert ckpt["imgsz"] == [640, 640] and ckpt["source"]["imgsz"] == 640 and ckpt["source"]["imgsz_from"] == "assumed"
+    named = tmp_path / "s6_960_run" / "last.pt"
+    named.parent.mkdir()
+    shutil.copyfile(FIXTURES / "official_s6_tiny.pt", named)
+    result = CliRunner().invoke(main, ["convert", str(named), "--out", str(out)])
+    assert result.exit_code == 0 and "input size: 960 (from the file name)" in result.output, result.output
+    assert load_checkpoint(out)["source"]["imgsz_from"] == "file name" and load_checkpoint(out)["imgsz"] == [960, 960]
+    result = CliRunner().invoke(main, ["convert", str(named), "--out", str(out), "--imgsz", "1280"])
+    assert "input size: 1280 (from the --imgsz argument)" in result.output, result.output
     result = CliRunner().invoke(main, ["convert", str(tmp_path / "missing.pt"), "--out", str(out)])
     assert result.exit_code != 0 and "not found" in str(result.exception or result.output)
 

@@ -94,7 +94,8 @@ def test_int8_tflite_reports_its_quantization():
 
 def test_registry_auto_choice_and_aliases(onnx_path):
     assert select_backend(onnx_path).name == "onnxruntime"
-    assert select_backend(onnx_path, device="npu").name == "openvino"  # the only .onnx reader with NPUs
+    if get_backend("openvino").installed():  # e.g. not on an aarch64 board without yolopose[openvino]
+        assert select_backend(onnx_path, device="npu").name == "openvino"  # the only .onnx reader with NPUs
     assert select_backend(FIX / "tiny_raw_fp32.tflite").name == "tflite"
     assert get_backend("ORT").name == "onnxruntime" and get_backend("litert").name == "tflite"
     assert [s.name for s in list_backends()][:3] == ["onnxruntime", "openvino", "tflite"]

@@ -23,7 +23,6 @@ def models(tmp_path_factory):
     onnx_dyn = g.make_raw_onnx(d / "dyn.onnx", batch=None)
     out = {
         "onnxruntime": (onnx_dyn, "onnxruntime"),
-        "openvino-onnx": (onnx_dyn, "openvino"),
         "onnx-fixed-batch": (g.make_raw_onnx(d / "fixed.onnx", batch=1, order=[5, 3, 1, 0, 2, 4], names=list("abcdef")), "auto"),
         "onnx-nchw-outputs": (g.make_raw_onnx(d / "nchw.onnx", batch=1, nchw_outputs=True), "auto"),
         "tflite-fp32": (FIX / "tiny_raw_fp32.tflite", "auto"),
@@ -35,6 +34,7 @@ def models(tmp_path_factory):
     try:
         import openvino  # noqa: F401
 
+        out["openvino-onnx"] = (onnx_dyn, "openvino")
         out["openvino-ir"] = (g.save_openvino_ir(g.make_raw_onnx(d / "ir.onnx", batch=1), d / "ir.xml"), "auto")
     except ImportError:
         pass
@@ -51,9 +51,9 @@ def _estimator(models, kind, **kw):
     return PoseEstimator(path, backend=backend, **kw, **(options[0] if options else {}))
 
 
-def _assert_people(poses, expected, scale=1.0, int8=False):
+def _assert_people(poses, expected, scale=1.0, int8=False, atol_px=None):
     assert len(poses) == len(expected)
-    atol_px = 0.6 if int8 else 1e-3
+    atol_px = atol_px or (0.6 if int8 else 1e-3)
     for i, exp in enumerate(expected):
         box = np.array(exp["box"]) * scale
         box = np.clip(box, 0, 64 * scale)
@@ -84,7 +84,9 @@ def test_grey_image_shifts_every_logit(models, kind):
     """The graphs add mean(input) to every output: a 51-grey image shifts logits by 0.2."""
     est = _estimator(models, kind, conf=0.25)
     poses = est.predict(np.full((64, 64, 3), 51, np.uint8))
-    _assert_people(poses, g.expected_after_nms(0.25, shift=51 / 255))
+    # the shift is a float32 mean over 12,288 pixels: summed in order (XNNPACK on ARM) it is 5e-5
+    # off, 0.0016 px at stride 16; the keypoint checks allow 0.005 px here
+    _assert_people(poses, g.expected_after_nms(0.25, shift=51 / 255), atol_px=5e-3)
 
 
 @pytest.mark.parametrize("kind", ["onnxruntime", "onnx-fixed-batch", "tflite-int8"])
@@ -136,7 +138,8 @@ def test_bgr_flag_and_input_kinds(models, tmp_path):
 
 def test_decoded_foreign_models(tmp_path):
     cf = g.make_decoded_onnx(tmp_path / "yolov8n-pose.onnx", props=g.ULTRALYTICS_PROPS)
-    cl = g.make_decoded_onnx(tmp_path / "bare.onnx", props=None, channels_first=False)
+    # no metadata at all: the channels are the smaller dimension (candidates outnumber them)
+    cl = g.make_decoded_onnx(tmp_path / "bare.onnx", props=None, channels_first=False, n=100)
     for path in (cf, cl, FIX / "tiny_decoded_fp32.tflite"):
         est = PoseEstimator(path, conf=0.5)
         assert est.metadata.output_format == "decoded" and est.metadata.num_keypoints == 17

@@ -10,8 +10,8 @@ __all__ = ["format_report", "format_table", "format_system"]
 
 _MB = 1024.0 * 1024.0
 _HEADERS = (
-    "#", "model", "backend:device", "thr", "runs", "size MB", "load ms", "pre ms", "infer ms", "post ms",
-    "total ms", "p90 ms", "p99 ms", "FPS", "peak+ MB", "vs #1",
+    "#", "model", "backend:device", "thr", "runs", "size MiB", "load ms", "pre ms", "infer ms", "post ms",
+    "total ms", "p90 ms", "p99 ms", "FPS", "peak+ MiB", "vs #1",
 )
 _LEFT = {1, 2}  # left-aligned columns
 _FIRST_TIMING = _HEADERS.index("pre ms")  # a failed row prints its status from here on
@@ -98,7 +98,7 @@ _NOTES = (
     "Times are medians over the timed runs (after warm-up); total = preprocess + inference + postprocess of the "
     "same run; FPS = 1000 / mean total.",
     "preprocess starts from a decoded RGB array (image file decoding is not timed).",
-    "peak+ MB: peak resident memory of the process while loading and running the model, minus the resident "
+    "Sizes in MiB (1,048,576 bytes). peak+ MiB: peak resident memory of the process while loading and running the model, minus the resident "
     "memory before loading it ({method}); it includes engine libraries loaded for the first model of an engine, "
     "and memory freed by earlier rows may be reused, so compare rows of one engine, or run one model per process.",
     "vs #1: total median time relative to row 1 (lower is faster).",

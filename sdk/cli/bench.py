@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from typing import Optional, Sequence, Tuple
 
 import click
@@ -25,7 +26,7 @@ def _parse_imgsz(ctx: click.Context, param: click.Parameter, value: Optional[str
 
 
 @click.command("bench", context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("models", nargs=-1, required=True, metavar="MODEL...")
+@click.argument("models", nargs=-1, required=False, metavar="[MODEL]...")
 @click.option("--backend", "backends", multiple=True, metavar="NAME",
               help="Inference engine (onnxruntime, openvino, tflite...); repeat to compare engines. "
                    "A model written MODEL@BACKEND[:DEVICE] uses that instead. Default: auto.")
@@ -57,6 +58,9 @@ def bench(
 ) -> None:
     """Time MODEL(s) on this machine: preprocess, inference, postprocess and end to end.
 
+    Without MODEL: the bundled default model (the one `yolopose predict` runs); the bundled files
+    are also found by name (default_fp32.onnx, default_int8.tflite). Sizes are in MiB.
+
     Reports median, p90, p99, mean and FPS after warm-up, model file size, load time and peak
     resident memory, with ratios against the first model. Several models, backends or devices
     give one comparison table:
@@ -68,13 +72,17 @@ def bench(
 
     Ctrl-C stops early and prints what was measured so far.
     """
+    from .._assets import default_model_path, resolve_bundled
     from .._progress import progress_bar
     from ..bench import expand_specs, format_report, run_benchmarks, save_chart
     from ..errors import YoloPoseError
     from ..fileio import atomic_write_text
 
     try:
-        specs = expand_specs(models, backends, device)
+        if not models:  # the bundled default, for each --backend asked for
+            specs = expand_specs([f"{default_model_path(b)}@{b}" for b in backends] or [str(default_model_path())], (), device)
+        else:  # a bundled file named alone (default_int8.tflite) is the package's when no such file is here
+            specs = [replace(s, model=str(resolve_bundled(s.model))) for s in expand_specs(models, backends, device)]
         image, image_label = None, ""
         if image_path is not None:
             from ..images import load_image

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import click
 
 __all__ = ["info"]
+
+MIB = 1024.0 * 1024.0  # every size yolopose prints is in MiB
 
 
 def _backends(path) -> List[Dict[str, Any]]:
@@ -28,22 +30,30 @@ def _backends(path) -> List[Dict[str, Any]]:
 
 
 @click.command("info")
-@click.argument("model", type=click.Path(path_type=str))
+@click.argument("model", type=click.Path(path_type=str), required=False)
 @click.option("--backend", default="auto", show_default=True, help="Backend used to open the model.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-def info(model: str, backend: str, as_json: bool) -> None:
-    """Print MODEL's metadata, inputs, outputs, quantization and the backends that can run it."""
+def info(model: Optional[str], backend: str, as_json: bool) -> None:
+    """Print MODEL's metadata, inputs, outputs, quantization and the backends that can run it.
+
+    Without MODEL: the bundled default model (the one `yolopose predict` runs). Sizes are in MiB
+    (1 MiB = 1,048,576 bytes)."""
+    from yolopose._assets import default_model_path, resolve_bundled
     from yolopose._plan import ModelPlan
+    from yolopose.bench.runner import _artifact_size as artifact_size  # all files of the artifact, as bench counts them
     from yolopose.errors import BackendNotAvailableError, YoloPoseError
     from yolopose.runtimes import load_runtime, resolve_model_path
 
     try:
-        path = resolve_model_path(model)
-        report: Dict[str, Any] = {"file": str(path), "size_bytes": path.stat().st_size, "backends": _backends(path)}
+        path = default_model_path(backend) if model is None else resolve_model_path(resolve_bundled(model))
+        report: Dict[str, Any] = {"file": str(path), "size_bytes": artifact_size(path), "backends": _backends(path)}
+        if model is None:
+            report["bundled_default"] = True
         try:
             with load_runtime(path, backend=backend) as rt:
                 report.update(rt.describe())
                 plan = ModelPlan.from_runtime(rt)
+                report["output_layout"] = plan.output_layout.name
                 report["metadata"] = plan.metadata.to_dict()
                 report["embedded_metadata"] = rt.metadata is not None
                 report["quantization"] = {name: {"scale": q.scale, "zero_point": q.zero_point, "dtype": q.dtype} for name, q in rt.quantization.items()}
@@ -62,14 +72,15 @@ def _shape(shape) -> str:
 
 
 def _print_text(r: Dict[str, Any]) -> None:
-    click.echo(f"file:      {r['file']} ({r['size_bytes'] / 1e6:.2f} MB)")
+    bundled = "  [the bundled default model]" if r.get("bundled_default") else ""
+    click.echo(f"file:      {r['file']} ({r['size_bytes'] / MIB:.2f} MiB){bundled}")
     if "error" in r:
         click.echo(f"cannot open it: {r['error']}")
     meta = r.get("metadata")
     if meta:
         embedded = "embedded" if r.get("embedded_metadata") else "inferred (no yolopose metadata)"
         click.echo(f"model:     {meta['model']} {meta.get('version') or ''}  [{embedded}]")
-        click.echo(f"input:     {meta['imgsz'][0]}x{meta['imgsz'][1]} {meta['input_layout']}  output format: {meta['output_format']}")
+        click.echo(f"input:     {meta['imgsz'][0]}x{meta['imgsz'][1]} {meta['input_layout']}  output layout: {r.get('output_layout', meta['output_format'])}")
         if meta["output_format"] == "raw":
             click.echo(f"strides:   {meta['strides']}  anchors/level: {len(meta['anchors'][0])}")
         click.echo(f"keypoints: {meta['num_keypoints']}  classes: {meta['num_classes']}  precision: {meta['precision']}"

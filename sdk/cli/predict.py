@@ -78,9 +78,7 @@ def predict(
         est = PoseEstimator(model, backend=backend, device=device, conf=conf, iou=iou, max_det=max_det, threads=threads)
     except YoloPoseError as exc:
         raise click.ClickException(str(exc)) from None
-    notice = demo_notice(model, files)
-    if notice:
-        click.echo(notice, err=True)
+    notice_due = model is None  # said once, at the first image of the user's that the demo model runs on
     used: Dict[str, int] = {}
     failures = 0
     with progress_bar(len(files), desc="predict", enabled=len(files) > 1, unit="img") as bar:
@@ -95,6 +93,10 @@ def predict(
                 continue
             except YoloPoseError as exc:
                 raise click.ClickException(str(exc)) from None
+            notice = demo_notice(model, [path]) if notice_due else None
+            if notice:
+                click.echo(("\n" if len(files) > 1 else "") + notice, err=True)
+                notice_due = False
             record = {"source": str(path), "width": int(image.shape[1]), "height": int(image.shape[0]), **poses.to_dict()}
             if as_json:
                 click.echo(json.dumps(record))

@@ -71,8 +71,7 @@ def track(
     meter = FpsMeter()
     try:
         est = PoseEstimator(model, backend=backend, device=device, conf=conf, iou=iou, threads=threads)
-        if model is None:  # a video or camera is never one of the bundled sample images
-            click.echo(DEMO_NOTICE, err=True)
+        notice_due = model is None  # a video or camera is never one of the bundled sample images
         tracker = PoseTracker(high_conf=max(track_conf, conf), low_conf=conf, memory=memory, smooth=smooth)
         with VideoSource(source, stride=stride, realtime=realtime, max_frames=max_frames, fps=folder_fps) as src:
             if save is not None:
@@ -87,6 +86,9 @@ def track(
                                                    "error": frame.message}, separators=(",", ":")))
                         bar.update(frame.missing if frame.kind == "ended" else 1)
                         continue
+                    if notice_due:  # said once a frame was read: not for a source that does not open
+                        click.echo(DEMO_NOTICE, err=True)
+                        notice_due = False
                     result = tracker.update(est.predict(frame.image), timestamp=frame.timestamp, image_size=frame.image.shape[:2])
                     fps = meter.tick()
                     frames += 1

@@ -13,15 +13,19 @@ from .nms import batched_nms
 __all__ = ["select_detections"]
 
 
-def select_detections(cand: Candidates, iou: float, max_det: int = 300, max_nms: int = 30000) -> Candidates:
+def select_detections(cand: Candidates, iou: float, max_det: int = 300, max_nms: int = 30000, nms: bool = True) -> Candidates:
     """Non-maximum suppression of one image's candidates, per class.
 
     Only the ``max_nms`` highest scores enter NMS (YOLOv5's cap: it bounds the time at a low
     confidence threshold; ties at the cut keep the lower index), then at most ``max_det``
-    detections are kept, in decreasing score order.
+    detections are kept, in decreasing score order. ``nms=False`` (end-to-end models, whose
+    candidates hold no duplicates) keeps the ``max_det`` best without suppressing any.
     """
     if len(cand) == 0:
         return cand
+    if not nms:
+        order = np.argsort(-cand.scores, kind="stable")[:max_det]
+        return cand.take(order)
     if len(cand) > max_nms:
         scores = cand.scores
         kth = np.partition(scores, len(scores) - max_nms)[len(scores) - max_nms]  # the max_nms-th best

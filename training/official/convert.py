@@ -11,12 +11,14 @@ from yolopose.training.models import YoloPoseModel, create_model
 
 from .architecture import official_config
 from .mapping import map_official_state
-from .paper import guess_imgsz, paper_entry
+from .paper import guess_imgsz, paper_entry, published_sizes
 from .reader import read_official
 
-__all__ = ["convert_official", "save_converted", "converted_model"]
+__all__ = ["convert_official", "save_converted", "converted_model", "ASSUMED_IMGSZ"]
 
 PathLike = Union[str, "os.PathLike[str]"]
+#: the input size recorded when neither ``imgsz`` nor the file name gives one (the authors' 640 models)
+ASSUMED_IMGSZ = 640
 
 
 def _sha256(path: Path) -> str:
@@ -30,15 +32,19 @@ def _sha256(path: Path) -> str:
 def converted_model(path: PathLike, imgsz: Optional[int] = None) -> Tuple[YoloPoseModel, Dict[str, Any]]:
     """Read the official checkpoint at ``path`` and return ``(our model in eval mode, source facts)``.
 
-    ``imgsz`` (the size the checkpoint was trained for; guessed from the file or folder name when
-    not given) only selects the paper figures recorded in the source facts."""
+    ``imgsz`` is the size the checkpoint was trained for: given, else read from the file or
+    folder name, else :data:`ASSUMED_IMGSZ`; the source facts record it and where it came from
+    (``imgsz_from``: ``"argument"``, ``"file name"`` or ``"assumed"``). It selects the paper
+    figures recorded there (none for an assumed size: they would be a guess) and is the
+    checkpoint's input size, which export uses by default."""
     p = Path(path)
     weights = read_official(p)
     config, layout, facts = official_config(weights)
     model = create_model(config)
     model.load_state_dict(map_official_state(weights, config, layout, model.state_dict()), strict=True)
-    size = imgsz if imgsz is not None else guess_imgsz(p)
-    entry = paper_entry(facts["base"], str(facts["variant"]), size)
+    named = guess_imgsz(p)
+    size, size_from = (imgsz, "argument") if imgsz is not None else (named, "file name") if named else (ASSUMED_IMGSZ, "assumed")
+    entry = paper_entry(facts["base"], str(facts["variant"]), size) if size_from != "assumed" else None
     source: Dict[str, Any] = {
         "kind": "official-yolo-pose",
         "file": p.name,
@@ -50,6 +56,9 @@ def converted_model(path: PathLike, imgsz: Optional[int] = None) -> Tuple[YoloPo
         "registry_base": facts["base"],
         "code": "TexasInstruments/edgeai-yolov5 (branch yolo-pose), GPL-3.0",
         "paper": entry.as_dict() if entry else None,
+        "imgsz": size,
+        "imgsz_from": size_from,
+        "published_sizes": published_sizes(facts["base"], str(facts["variant"])),
     }
     return model.eval(), {"source": source, "imgsz": size}
 
@@ -58,7 +67,7 @@ def convert_official(path: PathLike, imgsz: Optional[int] = None) -> Dict[str, A
     """The yolopose checkpoint dict (as :func:`~yolopose.training.checkpoint.load_checkpoint`
     returns) for the official checkpoint at ``path``; see :func:`converted_model`."""
     model, info = converted_model(path, imgsz)
-    size = info["imgsz"] or 640
+    size = info["imgsz"]
     return checkpoint_dict(path, model=model, imgsz=[size, size], source=info["source"])
 
 

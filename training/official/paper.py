@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-__all__ = ["PaperEntry", "PAPER_CHECKPOINTS", "paper_entry", "guess_imgsz"]
+__all__ = ["PaperEntry", "PAPER_CHECKPOINTS", "paper_entry", "published_sizes", "guess_imgsz"]
 
 _BASE_URL = "http://software-dl.ti.com/jacinto7/esd/modelzoo/gplv3/08_02_00_11/edgeai-yolov5/pretrained_models/checkpoints/keypoint/coco/edgeai-yolov5"
 
@@ -65,6 +65,11 @@ def paper_entry(base: Optional[str], variant: str, imgsz: Optional[int]) -> Opti
         if entry.base == base and entry.variant == variant and entry.imgsz == imgsz:
             return entry
     return None
+
+
+def published_sizes(base: Optional[str], variant: str) -> List[int]:
+    """The input sizes the authors published checkpoints of this registry base and variant at."""
+    return sorted({e.imgsz for e in PAPER_CHECKPOINTS if e.base == base and e.variant == variant})
 
 
 def guess_imgsz(path: Path) -> Optional[int]:
