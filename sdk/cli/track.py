@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Optional
 
@@ -57,7 +58,7 @@ def track(
     from yolopose.errors import YoloPoseError
     from yolopose.estimator import PoseEstimator
     from yolopose.tracking import PoseTracker
-    from yolopose.video import FpsMeter, VideoSource, VideoWriter, draw_fps
+    from yolopose.video import FpsMeter, VideoSource, VideoWriter, draw_fps, predict_frames
 
     writer = None
     frames = people = 0
@@ -72,9 +73,12 @@ def track(
         with VideoSource(source, stride=stride, realtime=realtime, max_frames=max_frames, fps=folder_fps) as src:
             if save is not None:
                 writer = VideoWriter(save, fps=src.fps / stride if not src.realtime else src.fps)
-            with progress_bar(src.expected_frames, desc="track", unit="frame") as bar:
-                for frame in src:
-                    result = tracker.update(est.predict(frame.image), timestamp=frame.timestamp, image_size=frame.image.shape[:2])
+            # the next frames are decoded and preprocessed in a pipeline thread while the engine runs
+            ahead = 1 if src.is_live and src.realtime else 2
+            with progress_bar(src.expected_frames, desc="track", unit="frame") as bar, \
+                    closing(predict_frames(est, src, ahead)) as results:
+                for frame, poses in results:
+                    result = tracker.update(poses, timestamp=frame.timestamp, image_size=frame.image.shape[:2])
                     fps = meter.tick()
                     frames += 1
                     people += len(result)
