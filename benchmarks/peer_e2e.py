@@ -50,12 +50,18 @@ CONF, IOU = 0.25, 0.7
 #: ``python benchmarks/peer_e2e.py --model yolo11n-pose.onnx --peer-python /work/peer/bin/python
 #: --rounds 40`` (see the closing note of issue 31 for the whole table).
 PEER_REFERENCE: Dict[str, Any] = {
-    "measured": "not yet",
-    "machine": "",
-    "load": "",
-    "versions": {},
-    "wall_ms": {},  # image name -> median wall ms of predict(path)
-    "ours_wall_ms": {},  # ours in the same run
+    "measured": "2026-12-08, issue 31 (--rounds 6 --per-round 3)",
+    "machine": "AMD EPYC, 2 cores, flags avx avx2 fma avx512f avx512_vnni avx512_bf16, shared with 3 other sessions",
+    "load": "10.2 before, 10.1 after (1-minute average): inference ran ~15x slower than on a quiet machine",
+    "versions": {"ultralytics": "8.4.190", "onnxruntime": "1.32.0 (both sides)", "torch": "2.13.0+cpu (peer)",
+                 "yolopose": "0.1.0", "pillow": "13.0.0", "opencv-python-headless": "5.1.0.95 (ours)"},
+    "model": "YOLO11n-pose from its yaml, nc=1, random weights, ONNX at 640 (output0 [1, 56, 8400])",
+    # image name -> median wall ms of predict(path); CPU ms (load-robust) of the peer's imread and its preprocess
+    "wall_ms": {"portrait.jpg": 689.15, "hd.jpg": 622.74},
+    "ours_wall_ms": {"portrait.jpg": 632.92, "hd.jpg": 609.99},
+    "peer_imread_cpu_ms": {"portrait.jpg": 2.94, "hd.jpg": 3.08},
+    "peer_pre_cpu_ms": {"portrait.jpg": 2.27, "hd.jpg": 1.76},
+    "ours_pre_cpu_ms": {"portrait.jpg": 4.73, "hd.jpg": 3.54},
 }
 
 _PEER_WORKER = r'''
@@ -70,13 +76,27 @@ for image in images:  # the predictor is built on the first call
         model.predict(image, imgsz=640, conf=%(conf)r, iou=%(iou)r, verbose=False)
 print("READY " + json.dumps({"ultralytics": ultralytics.__version__, "onnxruntime": onnxruntime.__version__,
                              "threads": onnxruntime.SessionOptions().intra_op_num_threads}), flush=True)
+try:  # the peer's own image reader (what its predictor decodes files with), timed alone in CPU time
+    from ultralytics.utils.patches import imread
+except ImportError:
+    imread = None
 for line in sys.stdin:
     index, count = (int(v) for v in line.split())
     out = []
     for _ in range(count):
+        c0 = time.process_time()
         t0 = time.perf_counter()
         result = model.predict(images[index], imgsz=640, conf=%(conf)r, iou=%(iou)r, verbose=False)[0]
-        out.append({"wall": (time.perf_counter() - t0) * 1e3, **{k: float(v) for k, v in result.speed.items()}})
+        entry = {"wall": (time.perf_counter() - t0) * 1e3, "cpu": (time.process_time() - c0) * 1e3,
+                 **{k: float(v) for k, v in result.speed.items()}}
+        if imread is not None:  # its decode, then its own preprocess step on the pixels, in CPU time
+            t1 = time.thread_time()
+            pixels = imread(images[index])
+            t2 = time.thread_time()
+            model.predictor.preprocess([pixels])
+            entry["imread_cpu"] = (t2 - t1) * 1e3
+            entry["pre_cpu"] = (time.thread_time() - t2) * 1e3
+        out.append(entry)
     print("RESULT " + json.dumps(out), flush=True)
 ''' % {"conf": CONF, "iou": IOU}
 
@@ -117,16 +137,19 @@ class Peer:
 def ours(est: PoseEstimator, path: Path, count: int) -> List[Dict[str, float]]:
     """``predict(path)``, its three steps timed (exactly what predict runs)."""
     out = []
+    clock, cpu = time.perf_counter, time.thread_time
     for _ in range(count):
-        t0 = time.perf_counter()
+        c_all = time.process_time()
+        t0, c0 = clock(), cpu()
         x, transforms = est.preprocess([str(path)])
-        t1 = time.perf_counter()
+        t1, c1 = clock(), cpu()
         raw = est.infer(x)
-        t2 = time.perf_counter()
+        t2, c2 = clock(), cpu()
         est.postprocess(raw, transforms)
-        t3 = time.perf_counter()
-        out.append({"wall": (t3 - t0) * 1e3, "preprocess": (t1 - t0) * 1e3, "inference": (t2 - t1) * 1e3,
-                    "postprocess": (t3 - t2) * 1e3})
+        t3, c3 = clock(), cpu()
+        out.append({"wall": (t3 - t0) * 1e3, "cpu": (time.process_time() - c_all) * 1e3, "preprocess": (t1 - t0) * 1e3,
+                    "inference": (t2 - t1) * 1e3, "postprocess": (t3 - t2) * 1e3,
+                    "pre_cpu": (c1 - c0) * 1e3, "post_cpu": (c3 - c2) * 1e3})
     return out
 
 
@@ -180,18 +203,24 @@ def main(argv: Sequence[str] = ()) -> int:
               f"{args.peer_python}), onnxruntime threads: its default")
     print(f"{args.rounds} rounds x {args.per_round} predictions per side and image, interleaved; medians in ms\n")
     figures: Dict[str, Any] = {}
-    print("| image | peer wall | ours wall | ours / peer | ours pre / infer / post | peer pre / infer / post (its own split; imread not in pre) |")
-    print("|---|---|---|---|---|---|")
+    print("| image | peer wall | ours wall | ours / peer | process CPU ours / peer | ours pre / infer / post | "
+          "peer pre / infer / post (its split; CPU of its imread and pre alone) |")
+    print("|---|---|---|---|---|---|---|")
     for name in mine:
         m = medians(mine[name])
         t = medians(theirs[name]) if theirs[name] else None
         ref = PEER_REFERENCE["wall_ms"].get(name)
         peer_wall = t["wall"] if t else ref
         ratio = f"{m['wall'] / peer_wall:.2f}" + ("" if t else " (vs reference)") if peer_wall else "-"
-        peer_split = f"{t['preprocess']:.2f} / {t['inference']:.2f} / {t['postprocess']:.2f}" if t else "-"
-        print(f"| {name} | {peer_wall if peer_wall else '-':{'.2f' if peer_wall else ''}} | {m['wall']:.2f} | {ratio} | "
-              f"{m['preprocess']:.2f} / {m['inference']:.2f} / {m['postprocess']:.2f} | {peer_split} |")
+        cpu = f"{m['cpu']:.1f} / {t['cpu']:.1f}" if t else "-"
+        peer_split = (f"{t['preprocess']:.2f} / {t['inference']:.2f} / {t['postprocess']:.2f} (CPU imread "
+                      f"{t.get('imread_cpu', float('nan')):.2f} + pre {t.get('pre_cpu', float('nan')):.2f})") if t else "-"
+        print(f"| {name} | {peer_wall if peer_wall else '-':{'.2f' if peer_wall else ''}} | {m['wall']:.2f} | {ratio} | {cpu} | "
+              f"{m['preprocess']:.2f} / {m['inference']:.2f} / {m['postprocess']:.2f} (CPU pre {m['pre_cpu']:.2f}, "
+              f"post {m['post_cpu']:.2f}) | {peer_split} |")
         figures[name] = {"ours": m, "peer": t, "peer_reference_wall_ms": ref}
+    print("\nwall: median of predict(path) calls; CPU: the process's CPU time per call (all threads). Under load the "
+          "inference (the same on both sides) dominates and varies most; pre/post CPU times are the load-robust figures.")
     if peer is None:
         print(f"\npeer figures: PEER_REFERENCE, measured {PEER_REFERENCE['measured']} on {PEER_REFERENCE['machine']} "
               f"(load {PEER_REFERENCE['load']}), {PEER_REFERENCE['versions']}; ours then: {PEER_REFERENCE['ours_wall_ms']}")

@@ -21,7 +21,8 @@ from .sources import WorkItem
 __all__ = ["BatchPredictor", "PredictorConfig", "STAGES"]
 
 #: where a worker's time goes (seconds, summed over its inputs): ``read`` is video decoding,
-#: ``preprocess`` image file decoding + letterbox (``PoseEstimator.preprocess``).
+#: ``preprocess`` image file decoding + letterbox (``PoseEstimator.preprocess``). With prefetch (the
+#: default) these two run in the pipeline thread, overlapping inference: the sum can exceed the wall time.
 STAGES = ("read", "preprocess", "inference", "postprocess")
 
 
