@@ -50,19 +50,21 @@ CONF, IOU = 0.25, 0.7
 #: ``python benchmarks/peer_e2e.py --model yolo11n-pose.onnx --peer-python /work/peer/bin/python
 #: --rounds 40`` (see the closing note of issue 31 for the whole table).
 PEER_REFERENCE: Dict[str, Any] = {
-    "measured": "2026-12-08, issue 31: --rounds 8 --per-round 3",
+    "measured": "2026-12-08, issue 31: --rounds 40 --per-round 3",
     "machine": "AMD EPYC, 2 cores, flags avx avx2 fma avx512f avx512_vnni avx512_bf16, shared with 3 other sessions",
-    "load": "5.6 before, 6.9 after (1-minute average): inference ran ~7x slower than on a quiet machine",
+    "load": "2.9 before, 4.6 after (1-minute average)",
     "versions": {"ultralytics": "8.4.190", "onnxruntime": "1.32.0 (both sides)", "torch": "2.13.0+cpu (peer)",
                  "yolopose": "0.1.0", "pillow": "13.0.0", "opencv-python-headless": "5.1.0.95 (ours)"},
     "model": "YOLO11n-pose from its yaml, nc=1, random weights, ONNX at 640 (output0 [1, 56, 8400])",
-    # image name -> median wall ms of predict(path); CPU ms (load-robust) of the peer's imread and its preprocess
-    "wall_ms": {"portrait.jpg": 274.95, "hd.jpg": 277.22},
-    "ours_wall_ms": {"portrait.jpg": 305.3, "hd.jpg": 308.26},
-    "peer_imread_cpu_ms": {"portrait.jpg": 3.01, "hd.jpg": 3.2},
-    "peer_pre_cpu_ms": {"portrait.jpg": 2.17, "hd.jpg": 1.76},
-    "ours_pre_cpu_ms": {"portrait.jpg": 4.75, "hd.jpg": 3.76},
-    "ours_post_cpu_ms": {"portrait.jpg": 0.4, "hd.jpg": 0.4},
+    # image name -> median wall ms of predict(path), and CPU ms (load-robust) of the steps around the network
+    "wall_ms": {"portrait.jpg": 194.36, "hd.jpg": 185.98},
+    "ours_wall_ms": {"portrait.jpg": 191.73, "hd.jpg": 183.15},
+    "peer_inference_ms": {"portrait.jpg": 180.52, "hd.jpg": 173.64},
+    "ours_inference_ms": {"portrait.jpg": 179.37, "hd.jpg": 172.97},
+    "peer_imread_cpu_ms": {"portrait.jpg": 3.15, "hd.jpg": 3.28},
+    "peer_pre_cpu_ms": {"portrait.jpg": 2.42, "hd.jpg": 1.85},
+    "ours_pre_cpu_ms": {"portrait.jpg": 4.67, "hd.jpg": 3.58},
+    "ours_post_cpu_ms": {"portrait.jpg": 0.45, "hd.jpg": 0.45},
 }
 
 _PEER_WORKER = r'''
