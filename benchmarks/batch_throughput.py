@@ -175,9 +175,9 @@ def preprocessing(paths: Sequence[Path], imgsz: Tuple[int, int], runs: int) -> D
         "array_today": lambda: letterbox_bilinear(array, imgsz),
         "array_new": lambda: letterbox(array, imgsz),
     }, runs)
-    from yolopose.ops.letterbox import _area_resizer, _pillow_area
+    from yolopose.ops.letterbox import _opencv_resizers
 
-    out["area_filter"] = "opencv" if _area_resizer() is not _pillow_area else "pillow"
+    out["area_filter"] = "opencv" if _opencv_resizers() else "pillow"
     return out
 
 

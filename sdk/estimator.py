@@ -21,7 +21,7 @@ from .errors import ConfigError, ModelError
 from .images import ImageSource, load_image, open_image_fit
 from .metadata import ModelMetadata
 from .ops.decode import Candidates
-from .ops.letterbox import LetterboxTransform, as_hw, letterbox
+from .ops.letterbox import LetterboxTransform, as_hw, letterbox_content
 from .ops.scale import scale_boxes, scale_keypoints
 from .ops.select import select_detections
 from .results import Poses
@@ -74,6 +74,7 @@ class PoseEstimator:
         from yolopose.runtimes import load_runtime
 
         from ._assets import default_model_path
+        from ._input import InputWriter
         from ._plan import ModelPlan
 
         self.conf = _check_fraction("conf", conf)
@@ -95,6 +96,7 @@ class PoseEstimator:
             )
         self.runtime = load_runtime(source, backend=backend, device=device, threads=threads, **dict(runtime_options or {}))
         self.plan = ModelPlan.from_runtime(self.runtime, None if imgsz is None else as_hw(imgsz))
+        self._input = InputWriter(self.plan, int(self.plan.metadata.letterbox.get("pad_value", 114)))
 
     # ------------------------------------------------------------------ facts
     @property
@@ -129,24 +131,29 @@ class PoseEstimator:
     # ------------------------------------------------------------------ the three steps
     def preprocess(self, images: Union[ImageSource, Sequence[ImageSource]], bgr: bool = False) -> Tuple[np.ndarray, List[LetterboxTransform]]:
         """Images -> ``(input_array, transforms)``: the engine-ready batch and one letterbox
-        transform per image. A single image (path, PIL image or array) counts as a batch of one."""
+        transform per image. A single image (path, PIL image or array) counts as a batch of one.
+
+        Image files are decoded for the letterbox (a large JPEG at a reduced scale, see
+        :func:`yolopose.images.open_image_fit`); each letterboxed image is written straight into
+        the input tensor, converted to the engine's layout, dtype and quantization on the way."""
         batch = [images] if _is_single(images) else list(images)  # type: ignore[list-item]
         if not batch:
             raise ConfigError("preprocess got no images")
-        lb = self.plan.metadata.letterbox
-        pad = int(lb.get("pad_value", 114))
-        scaleup = bool(lb.get("scaleup", True))
-        imgsz = self.plan.metadata.imgsz
-        boxed, transforms = [], []
-        for image in batch:
-            if isinstance(image, (str, os.PathLike)):  # files: JPEGs much larger than imgsz decode reduced
-                pixels, full = open_image_fit(image, imgsz)
-                arr, t = letterbox(pixels, imgsz, pad_value=pad, scaleup=scaleup, src_shape=full)
-            else:
-                arr, t = letterbox(load_image(image, bgr=bgr), imgsz, pad_value=pad, scaleup=scaleup)
-            boxed.append(arr)
+        x = self._input.new(len(batch))
+        transforms = []
+        for i, image in enumerate(batch):
+            content, t = self._letterbox(image, bgr)
+            self._input.write(x, i, content, t)
             transforms.append(t)
-        return self.plan.make_input(np.stack(boxed)), transforms
+        return x, transforms
+
+    def _letterbox(self, image: ImageSource, bgr: bool) -> Tuple[np.ndarray, LetterboxTransform]:
+        imgsz = self.plan.metadata.imgsz
+        scaleup = bool(self.plan.metadata.letterbox.get("scaleup", True))
+        if isinstance(image, (str, os.PathLike)):  # files: JPEGs much larger than imgsz decode reduced
+            pixels, full = open_image_fit(image, imgsz)
+            return letterbox_content(pixels, imgsz, scaleup=scaleup, src_shape=full)
+        return letterbox_content(load_image(image, bgr=bgr), imgsz, scaleup=scaleup)
 
     def infer(self, x: np.ndarray) -> List[np.ndarray]:
         """Run the engine on a preprocessed batch; returns float32 arrays (batch first) in the order
@@ -226,15 +233,19 @@ class PoseEstimator:
         realtime: Optional[bool] = None,
         max_frames: Optional[int] = None,
         track: Any = False,
+        prefetch: Optional[int] = None,
     ) -> Any:
         """``for frame, poses in est.stream(source)``: a video file, camera index, URL or image folder.
 
         Frames are RGB arrays; ``track=True`` gives :class:`yolopose.tracking.TrackedPoses` with
-        stable ids. See :func:`yolopose.video.stream` (needs ``yolopose[video]`` except for folders).
+        stable ids. The next frames are decoded and preprocessed in a pipeline thread while the
+        engine runs (``prefetch`` frames ahead; 0 turns it off); results keep the frame order.
+        See :func:`yolopose.video.stream` (needs ``yolopose[video]`` except for folders).
         """
         from .video import stream
 
-        return stream(self, source, stride=stride, realtime=realtime, max_frames=max_frames, track=track)
+        return stream(self, source, stride=stride, realtime=realtime, max_frames=max_frames, track=track,
+                      prefetch=prefetch)
 
     def close(self) -> None:
         """Release the engine."""

@@ -34,10 +34,13 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".we
 
 _EXIF_ORIENTATION = 0x0112
 _ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
-#: a reduced JPEG decode keeps at least this many times the letterboxed size: a 1280x720 JPEG for a
-#: 256 px model decodes at 1/4 (320x180). Keypoint AP against a full decode with Pillow's bilinear
-#: filter: ``benchmarks/batch_throughput.py --coco-json`` (README, "Batch inference").
-_DRAFT_MARGIN = 1.25
+#: a reduced JPEG decode is at least 1 / this of the letterboxed size (the letterbox then enlarges it
+#: by at most this much): a 1280x720 JPEG for a 640 model decodes at 1/2 (640x360, used as it is),
+#: an 810x1080 one at 1/2 too (405x540, enlarged 1.19x), a 1280x720 one for a 256 model at 1/4.
+#: libjpeg's reduced decode averages each 2x2, 4x4 or 8x8 block in the DCT domain, so it keeps the
+#: detail of an antialiased resize. Keypoint AP against a full decode: ``benchmarks/ap_ratio.py``
+#: (README, "Fast preprocessing").
+_DRAFT_MAX_ENLARGE = 1.2
 
 
 def _formats() -> list:
@@ -110,9 +113,9 @@ def open_image_fit(path: Union[str, "os.PathLike[str]"], fit: Tuple[int, int]) -
     """Read an image file that will be letterboxed into ``fit`` ``(h, w)``; returns the RGB array
     and the ``(h, w)`` of the full image (EXIF orientation applied to both).
 
-    A JPEG that shrinks by 4x or more is decoded at 1/2, 1/4 or 1/8 scale (Pillow's draft mode:
-    libjpeg skips the fine DCT coefficients, several times faster), never below 1.25 times the size
-    the letterbox will resize it to, and only at a scale that divides its width and height, so that
+    A JPEG that shrinks by 1.67x or more is decoded at 1/2, 1/4 or 1/8 scale (Pillow's draft mode:
+    libjpeg skips the fine DCT coefficients, faster), never below 1 / 1.2 of the size the letterbox
+    will resize it to, and only at a scale that divides its width and height, so that
     :func:`yolopose.ops.letterbox` with ``src_shape`` places it exactly as the full image. Other
     files are read as :func:`open_image` reads them.
     """
@@ -120,11 +123,11 @@ def open_image_fit(path: Union[str, "os.PathLike[str]"], fit: Tuple[int, int]) -
 
 
 def _draft_scale(size: Tuple[int, int], fit: Tuple[int, int]) -> int:
-    """The largest JPEG decode reduction (8, 4, 2) that keeps at least ``_DRAFT_MARGIN`` times the letterbox size."""
+    """The largest JPEG decode reduction (8, 4, 2) that the letterbox enlarges by ``_DRAFT_MAX_ENLARGE`` at most."""
     w, h = size
     r = min(fit[0] / h, fit[1] / w)
     for s in (8, 4, 2):
-        if w % s == 0 and h % s == 0 and r * s <= 1.0 / _DRAFT_MARGIN:
+        if w % s == 0 and h % s == 0 and r * s <= _DRAFT_MAX_ENLARGE:
             return s
     return 1
 

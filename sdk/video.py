@@ -34,9 +34,10 @@ import re
 import threading
 import time
 import warnings
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, List, Optional, Tuple, Union
+from typing import Any, Iterable, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -50,6 +51,7 @@ __all__ = [
     "FrameWarning",
     "VideoSource",
     "VideoWriter",
+    "predict_frames",
     "stream",
     "draw_fps",
     "VIDEO_SUFFIXES",
@@ -533,6 +535,37 @@ def draw_fps(image: np.ndarray, fps: float, text: Optional[str] = None) -> np.nd
     return np.asarray(pil)
 
 
+def predict_frames(estimator: Any, frames: Iterable[Union[Frame, "FrameError"]],
+                   prefetch: int = 2) -> Iterator[Tuple[Union[Frame, "FrameError"], Any]]:
+    """``(frame, poses)`` for every frame of ``frames``, in their order, none dropped; a
+    :class:`FrameError` (a frame that could not be read) passes through as ``(error, None)``.
+
+    Decoding (the iteration of ``frames``) and preprocessing of the next frames run in a pipeline
+    thread, at most ``prefetch`` frames ahead, while the engine runs on the current one
+    (``prefetch=0``: everything in the caller's thread). An error while reading or preprocessing
+    a frame is raised here after the frames before it; stopping early stops the thread.
+    ``estimator``: a :class:`yolopose.PoseEstimator` (or anything with its ``preprocess``,
+    ``infer`` and ``postprocess``; an object with only ``predict`` runs unpipelined).
+    """
+    from ._pipeline import Prefetch
+
+    if not all(hasattr(estimator, step) for step in ("preprocess", "infer", "postprocess")):
+        for frame in frames:
+            yield frame, None if isinstance(frame, FrameError) else estimator.predict(frame.image)
+        return
+
+    def prepare(frame: Union[Frame, FrameError]) -> Tuple[Union[Frame, FrameError], Any, Any]:
+        if isinstance(frame, FrameError):
+            return frame, None, None
+        x, transforms = estimator.preprocess(frame.image)
+        return frame, x, transforms
+
+    # a live source stuck in a read for longer than the timeout is left to its (daemon) thread
+    with Prefetch(frames, prepare, depth=prefetch, name="yolopose-frames", close_timeout=5.0) as ahead:
+        for frame, x, transforms in ahead:
+            yield frame, None if x is None else estimator.postprocess(estimator.infer(x), transforms)[0]
+
+
 def stream(
     estimator: Any,
     source: Source,
@@ -540,6 +573,7 @@ def stream(
     realtime: Optional[bool] = None,
     max_frames: Optional[int] = None,
     track: Any = False,
+    prefetch: Optional[int] = None,
 ) -> Iterator[Tuple[np.ndarray, Any]]:
     """Yield ``(frame, poses)`` for every frame of ``source`` (see :class:`VideoSource`).
 
@@ -548,6 +582,9 @@ def stream(
     ``frame`` is the RGB image, ``poses`` the estimator's :class:`yolopose.Poses`; with
     ``track=True`` (or a :class:`yolopose.tracking.PoseTracker` to configure it) ``poses`` is a
     :class:`yolopose.tracking.TrackedPoses` with stable ids and smoothed keypoints.
+    ``prefetch``: frames decoded and preprocessed ahead while the engine runs (see
+    :func:`predict_frames`); default 2, and 1 for live sources read in real time, whose frames
+    should stay fresh.
     """
     tracker = None
     if track is True:
@@ -557,11 +594,12 @@ def stream(
     elif track:
         tracker = track
     with VideoSource(source, stride=stride, realtime=realtime, max_frames=max_frames) as src:
-        for frame in src:
-            if isinstance(frame, FrameError):
-                warnings.warn(frame.message, FrameWarning, stacklevel=2)
-                continue
-            poses = estimator.predict(frame.image)
-            if tracker is not None:
-                poses = tracker.update(poses, timestamp=frame.timestamp, image_size=frame.image.shape[:2])
-            yield frame.image, poses
+        depth = prefetch if prefetch is not None else (1 if src.is_live and src.realtime else 2)
+        with closing(predict_frames(estimator, src, depth)) as results:  # its thread stops before src closes
+            for frame, poses in results:
+                if isinstance(frame, FrameError):
+                    warnings.warn(frame.message, FrameWarning, stacklevel=2)
+                    continue
+                if tracker is not None:
+                    poses = tracker.update(poses, timestamp=frame.timestamp, image_size=frame.image.shape[:2])
+                yield frame.image, poses

@@ -30,6 +30,8 @@ from yolopose.bench import (
     synthetic_image,
     system_info,
 )
+from yolopose.bench.measurements import DECODE
+from yolopose.bench.runner import _artifact_size, time_pipeline
 from yolopose.errors import ConfigError
 
 
@@ -278,11 +280,60 @@ def test_bench_cli_comparison_json_and_plot(artifacts, tmp_path):
     assert data["baseline"] == data["results"][0]["label"]
     assert data["settings"]["runs"] == 3 and data["settings"]["image_shape"] == [96, 128, 3]
     assert data["system"]["packages"]["numpy"] == np.__version__
+    assert data["settings"]["decode_timed"] is True
+    assert "decode (the image file to pixels, a part of pre ms): #1 " in res.output
+    assert "preprocess starts from the image file" in res.output
     for r in data["results"]:
-        assert r["error"] is None and r["runs"] == 3 and set(r["stages"]) == set(STAGES)
+        # from a file, the decode is timed too: a part of preprocess, not a stage of its own in total
+        assert r["error"] is None and r["runs"] == 3 and set(r["stages"]) == set(STAGES) | {DECODE}
+        assert r["stages"][DECODE]["count"] == 3
         assert r["ratios_vs_baseline"]["total_median"] > 0
     with Image.open(out_png) as img:
         assert img.format == "PNG" and img.height > 100
+
+
+class _FilePipeline:
+    """Records what preprocess was given; runs nothing."""
+
+    input_size = (64, 64)
+
+    def __init__(self) -> None:
+        self.seen = []
+
+    def preprocess(self, image):
+        self.seen.append(image)
+        return np.zeros((1, 3, 64, 64), np.float32), [None]
+
+    def infer(self, x):
+        return [x]
+
+    def postprocess(self, raw, transforms):
+        return [[]]
+
+
+def test_time_pipeline_from_a_file_times_the_decode_apart(tmp_path):
+    path = tmp_path / "frame.jpg"
+    Image.fromarray(synthetic_image(720, 1280)).save(path, quality=90)
+    pipe = _FilePipeline()
+    timed = time_pipeline(pipe, str(path), warmup=1, runs=3)
+    assert pipe.seen == [str(path)] * 4  # preprocess starts from the file (decode included)
+    assert len(timed.samples[DECODE]) == 3 and all(v > 0 for v in timed.samples[DECODE])
+    assert all(len(timed.samples[s]) == 3 for s in STAGES)
+    plain = time_pipeline(_FilePipeline(), synthetic_image(96, 128), warmup=0, runs=2)
+    assert DECODE not in plain.samples  # from pixels there is nothing to decode
+
+
+def test_bench_size_of_an_openvino_export_folder(artifacts, tmp_path):
+    xml = _need(artifacts, "openvino")
+    folder = tmp_path / "tiny_openvino"  # what yolopose-export writes: one folder, .xml + .bin
+    folder.mkdir()
+    for f in (xml, xml.with_suffix(".bin")):
+        (folder / f.name).write_bytes(f.read_bytes())
+    expected = xml.stat().st_size + xml.with_suffix(".bin").stat().st_size
+    assert _artifact_size(folder) == _artifact_size(folder / xml.name) == expected
+    report = run_benchmarks(expand_specs([str(folder)]), image=synthetic_image(96, 128), warmup=0, runs=1)
+    assert report.results[0].ok and report.results[0].file_size == expected
+    assert _artifact_size(tmp_path) == 0  # a folder without exactly one model
 
 
 def test_bench_reports_a_bad_model_and_goes_on(artifacts, tmp_path):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
 import numpy as np
 
@@ -23,7 +23,8 @@ from .sources import WorkItem
 __all__ = ["BatchPredictor", "PredictorConfig", "STAGES"]
 
 #: where a worker's time goes (seconds, summed over its inputs): ``read`` is video decoding,
-#: ``preprocess`` image file decoding + letterbox (``PoseEstimator.preprocess``).
+#: ``preprocess`` image file decoding + letterbox (``PoseEstimator.preprocess``). With prefetch (the
+#: default) these two run in the pipeline thread, overlapping inference: the sum can exceed the wall time.
 STAGES = ("read", "preprocess", "inference", "postprocess")
 
 
@@ -34,7 +35,8 @@ class PredictorConfig:
     ``model``: a model file (``None``: the bundled model); on a cluster it must exist on every node.
     ``threads``: engine threads per worker. ``every``: keep one video frame in ``every``.
     ``infer_batch``: images per engine call. 1 keeps every result bit-identical to
-    ``PoseEstimator.predict``; larger batches suit GPUs.
+    ``PoseEstimator.predict``; larger batches suit GPUs. ``prefetch``: images or frames read and
+    preprocessed ahead in a pipeline thread while the engine runs (0: no thread).
     """
 
     model: Optional[str] = None
@@ -46,12 +48,15 @@ class PredictorConfig:
     threads: Optional[int] = None
     every: int = 1
     infer_batch: int = 1
+    prefetch: int = 2
 
     def __post_init__(self) -> None:
         if int(self.every) < 1:
             raise ConfigError(f"every must be >= 1, got {self.every}")
         if int(self.infer_batch) < 1:
             raise ConfigError(f"infer_batch must be >= 1, got {self.infer_batch}")
+        if int(self.prefetch) < 0:
+            raise ConfigError(f"prefetch must be >= 0, got {self.prefetch}")
         if self.threads is not None and int(self.threads) < 1:
             raise ConfigError(f"threads must be >= 1, got {self.threads}")
 
@@ -87,12 +92,19 @@ class BatchPredictor:
 
     # ------------------------------------------------------------------ public
     def process(self, items: Iterable[Mapping[str, Any]]) -> List[Row]:
-        """Rows for every work item (dicts from :meth:`WorkItem.to_dict`), in item order."""
+        """Rows for every work item (dicts from :meth:`WorkItem.to_dict`), in item order.
+
+        Reading and preprocessing run in a pipeline thread (:attr:`PredictorConfig.prefetch`
+        images or frames ahead) while the engine runs on the ones before."""
+        from .._pipeline import Prefetch
+
         rows: List[Row] = []
         pending: List[_Pending] = []
-        for raw in items:
-            item = WorkItem.from_dict(dict(raw))
-            for unit in self._units(item, rows):
+        with Prefetch(self._prepared(items), depth=self.config.prefetch, name="yolopose-batch-read") as ahead:
+            for errors, unit in ahead:
+                rows.extend(errors)
+                if unit is None:
+                    continue
                 pending.append(unit)
                 if len(pending) >= self.config.infer_batch:
                     rows.extend(self._run(pending))
@@ -100,6 +112,18 @@ class BatchPredictor:
         if pending:
             rows.extend(self._run(pending))
         return rows
+
+    def _prepared(self, items: Iterable[Mapping[str, Any]]) -> Iterator[Tuple[List[Row], Optional[_Pending]]]:
+        """``(error rows, unit)`` in input order: the rows that reading wrote before each
+        preprocessed unit, then those after the item's last unit (with ``None``)."""
+        for raw in items:
+            item = WorkItem.from_dict(dict(raw))
+            errors: List[Row] = []  # _units appends to this very list
+            for unit in self._units(item, errors):
+                yield list(errors), unit
+                errors.clear()
+            if errors:
+                yield list(errors), None
 
     def __call__(self, batch: Any) -> Any:
         """Ray Data entry point: a ``pyarrow.Table`` of work items -> a table of rows."""

@@ -7,10 +7,12 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from .stats import TimingStats
 
-__all__ = ["STAGES", "MemoryUsage", "ModelBenchmark", "BenchReport", "REPORT_FORMAT"]
+__all__ = ["DECODE", "STAGES", "MemoryUsage", "ModelBenchmark", "BenchReport", "REPORT_FORMAT"]
 
 #: the timed stages; ``total`` is preprocess + inference + postprocess of the same run.
 STAGES = ("preprocess", "inference", "postprocess", "total")
+#: timed too when the benchmark runs from an image file: its decode alone (a part of preprocess).
+DECODE = "decode"
 REPORT_FORMAT = "yolopose-bench/1"
 _MB = 1024.0 * 1024.0
 
@@ -98,7 +100,7 @@ class ModelBenchmark:
             "warmup": self.warmup,
             "runs_requested": self.runs_requested,
             "runs": self.stats["total"].count if "total" in self.stats else 0,
-            "stages": {name: self.stats[name].to_dict() for name in STAGES if name in self.stats},
+            "stages": {name: self.stats[name].to_dict() for name in STAGES + (DECODE,) if name in self.stats},
             "memory": self.memory.to_dict(),
             "detections": self.detections,
             "interrupted": self.interrupted,

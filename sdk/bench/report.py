@@ -4,9 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from .measurements import BenchReport, ModelBenchmark
+from .measurements import DECODE, BenchReport, ModelBenchmark
 
-__all__ = ["format_report", "format_table", "format_system"]
+__all__ = ["format_report", "format_table", "format_system", "format_decode"]
 
 _MB = 1024.0 * 1024.0
 _HEADERS = (
@@ -97,12 +97,24 @@ def format_system(system: Dict[str, Any], settings: Dict[str, Any]) -> str:
 _NOTES = (
     "Times are medians over the timed runs (after warm-up); total = preprocess + inference + postprocess of the "
     "same run; FPS = 1000 / mean total.",
-    "preprocess starts from a decoded RGB array (image file decoding is not timed).",
+    "{decode_note}",
     "Sizes in MiB (1,048,576 bytes). peak+ MiB: peak resident memory of the process while loading and running the model, minus the resident "
     "memory before loading it ({method}); it includes engine libraries loaded for the first model of an engine, "
     "and memory freed by earlier rows may be reused, so compare rows of one engine, or run one model per process.",
     "vs #1: total median time relative to row 1 (lower is faster).",
 )
+_FROM_ARRAY = "preprocess starts from a decoded RGB array (image file decoding is not timed; --image FILE times it)."
+_FROM_FILE = ("preprocess starts from the image file, as predict(path) does: decode (shown alone above, timed "
+              "in the same passes) + letterbox + input tensor.")
+
+
+def format_decode(report: BenchReport) -> str:
+    """One line with each row's median image decode time, when the benchmark ran from a file."""
+    cells = [f"#{i + 1} {r.stats[DECODE].median_ms:.2f} ms" for i, r in enumerate(report.results)
+             if r.ok and DECODE in r.stats]
+    return f"decode (the image file to pixels, a part of pre ms): {', '.join(cells)}" if cells else ""
+
+
 _METHODS = {
     "vmhwm": "kernel high-water mark, reset per model",
     "sampled": "largest resident size sampled after each step",
@@ -116,8 +128,12 @@ def format_report(report: BenchReport, notes: bool = True) -> str:
     parts = [format_system(report.system, report.settings), "", format_table(report)]
     if report.interrupted:
         parts += ["", "Interrupted: the table shows what was measured so far (* = fewer runs than requested)."]
+    decode = format_decode(report)
+    if decode:
+        parts += ["", decode]
     if notes:
         methods = sorted({r.memory.method for r in report.results if r.ok}) or ["none"]
         method = "; ".join(_METHODS.get(m, m) for m in methods)
-        parts += [""] + [n.format(method=method) for n in _NOTES]
+        decode_note = (_FROM_FILE if report.settings.get("decode_timed") else _FROM_ARRAY)
+        parts += [""] + [n.format(method=method, decode_note=decode_note) for n in _NOTES]
     return "\n".join(parts)

@@ -7,13 +7,13 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence, Tuple, Union
 
 import numpy as np
 
 from ..errors import ConfigError, YoloPoseError
 from .memory import PeakMemory, rss_bytes
-from .measurements import STAGES, BenchReport, MemoryUsage, ModelBenchmark
+from .measurements import DECODE, STAGES, BenchReport, MemoryUsage, ModelBenchmark
 from .stats import summarize
 from .system import system_info
 
@@ -141,13 +141,22 @@ def time_pipeline(
     """Run ``warmup`` untimed then ``runs`` timed passes of preprocess -> infer -> postprocess.
 
     Each stage is timed with :func:`time.perf_counter_ns`; ``total`` is the sum of the three of
-    the same pass. ``KeyboardInterrupt`` stops the loop and is reported as ``interrupted`` with
+    the same pass. ``image`` may be an image file's path: preprocess then starts from the file
+    (decoding included, as ``predict(path)`` does), and each pass also times the decode alone
+    (:data:`DECODE`, a part of preprocess, not added to ``total``). ``KeyboardInterrupt`` stops the loop and is reported as ``interrupted`` with
     the samples gathered so far (a pass cut in the middle is dropped).
     """
     out = TimedRuns()
     clock = time.perf_counter_ns
+    decode = _file_decoder(pipeline, image)
+    if decode is not None:
+        out.samples[DECODE] = []
     try:
         for i in range(warmup + runs):
+            if decode is not None:  # the file's decode alone, as preprocess will do it (not in total)
+                td = clock()
+                decode()
+                decoded = clock() - td
             t0 = clock()
             inputs, transforms = pipeline.preprocess(image)
             t1 = clock()
@@ -163,6 +172,8 @@ def time_pipeline(
             else:
                 for stage, value in zip(STAGES, (t1 - t0, t2 - t1, t3 - t2, t3 - t0)):
                     out.samples[stage].append(value)
+                if decode is not None:
+                    out.samples[DECODE].append(decoded)
                 phase = "run"
             if out.detections is None:
                 out.detections = _count(poses)
@@ -171,6 +182,19 @@ def time_pipeline(
     except KeyboardInterrupt:
         out.interrupted = True
     return out
+
+
+def _file_decoder(pipeline: Any, image: Any) -> Optional[Callable[[], Any]]:
+    """For an image path: a call that decodes it as the pipeline's preprocess does (reduced for a
+    large JPEG, see :func:`yolopose.images.open_image_fit`); None for arrays."""
+    if not isinstance(image, (str, os.PathLike)):
+        return None
+    from ..images import open_image, open_image_fit
+
+    fit = getattr(pipeline, "input_size", None)
+    if fit is None:
+        return lambda: open_image(image)
+    return lambda: open_image_fit(image, fit)
 
 
 #: ``loader(spec, threads, imgsz) -> pipeline`` builds what is timed (default: a PoseEstimator).
@@ -224,7 +248,7 @@ def benchmark_model(
         mem.sample()
         _describe(pipeline, result)
         timed = time_pipeline(pipeline, image, warmup, runs, on_step=on_step, memory=mem, label=spec.label)
-        result.stats = {s: summarize(timed.samples[s]) for s in STAGES}
+        result.stats = {s: summarize(v) for s, v in timed.samples.items()}
         result.detections = timed.detections
         result.interrupted = timed.interrupted
         result.memory = MemoryUsage(mem.start_bytes, after_load, mem.peak_bytes, mem.method)
@@ -242,7 +266,15 @@ def benchmark_model(
 
 
 def _artifact_size(path: Path) -> int:
-    """Bytes of the model file; for OpenVINO IR also its ``.bin``; for ONNX its external data."""
+    """Bytes of the model file; for OpenVINO IR also its ``.bin``; for ONNX its external data.
+    A folder holding one model (an OpenVINO export) counts that model's files."""
+    if path.is_dir():
+        from yolopose.runtimes.registry import resolve_model_path
+
+        try:
+            path = resolve_model_path(path)
+        except YoloPoseError:
+            return 0
     if not path.is_file():
         return 0
     size = path.stat().st_size
@@ -272,7 +304,7 @@ def _load_estimator(spec: ModelSpec, threads: Optional[int], imgsz: Optional[Tup
 
 def run_benchmarks(
     specs: Sequence[ModelSpec],
-    image: Optional[np.ndarray] = None,
+    image: Union[np.ndarray, str, "os.PathLike[str]", None] = None,
     warmup: int = 10,
     runs: int = 100,
     threads: Optional[int] = None,
@@ -283,6 +315,8 @@ def run_benchmarks(
 ) -> BenchReport:
     """Benchmark every spec in order on the same image; stop at the first Ctrl-C.
 
+    ``image``: an RGB array (preprocess starts from the pixels) or an image file's path
+    (preprocess starts from the file and the decode is also timed alone, see :func:`time_pipeline`).
     Returns a :class:`BenchReport`; ``report.interrupted`` is true when Ctrl-C cut it short
     (the report then holds what was measured so far).
     """
@@ -291,6 +325,13 @@ def run_benchmarks(
     if image is None:
         image = synthetic_image()
         image_label = image_label or "synthetic 1280x720 scene"
+    if isinstance(image, (str, os.PathLike)):
+        from ..images import open_image
+
+        shape = open_image(image).shape  # a clear error now for an unreadable file
+        image_label = image_label or os.fspath(image)
+    else:
+        shape = image.shape
     report = BenchReport(
         system=system_info(),
         settings={
@@ -299,7 +340,8 @@ def run_benchmarks(
             "threads": threads,
             "imgsz": list(imgsz) if imgsz else None,
             "image": image_label or "array",
-            "image_shape": list(image.shape),
+            "image_shape": list(shape),
+            "decode_timed": isinstance(image, (str, os.PathLike)),
         },
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Optional
 
@@ -61,7 +62,7 @@ def track(
     from yolopose.errors import YoloPoseError
     from yolopose.estimator import PoseEstimator
     from yolopose.tracking import PoseTracker
-    from yolopose.video import FpsMeter, FrameError, VideoSource, VideoWriter, draw_fps
+    from yolopose.video import FpsMeter, FrameError, VideoSource, VideoWriter, draw_fps, predict_frames
 
     writer = None
     frames = people = 0
@@ -76,8 +77,11 @@ def track(
         with VideoSource(source, stride=stride, realtime=realtime, max_frames=max_frames, fps=folder_fps) as src:
             if save is not None:
                 writer = VideoWriter(save, fps=src.fps / stride if not src.realtime else src.fps)
-            with progress_bar(src.expected_frames, desc="track", unit="frame") as bar:
-                for frame in src:
+            # the next frames are decoded and preprocessed in a pipeline thread while the engine runs
+            ahead = 1 if src.is_live and src.realtime else 2
+            with progress_bar(src.expected_frames, desc="track", unit="frame") as bar, \
+                    closing(predict_frames(est, src, ahead)) as results:
+                for frame, poses in results:
                     if isinstance(frame, FrameError):
                         lost.append(frame)
                         click.echo(f"\nwarning: {frame.message}", err=True)
@@ -89,7 +93,7 @@ def track(
                     if notice_due:  # said once a frame was read: not for a source that does not open
                         click.echo(DEMO_NOTICE, err=True)
                         notice_due = False
-                    result = tracker.update(est.predict(frame.image), timestamp=frame.timestamp, image_size=frame.image.shape[:2])
+                    result = tracker.update(poses, timestamp=frame.timestamp, image_size=frame.image.shape[:2])
                     fps = meter.tick()
                     frames += 1
                     people += len(result)

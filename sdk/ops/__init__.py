@@ -2,7 +2,7 @@
 coordinate scaling."""
 from .decode import Candidates, decode
 from .decode_flat import decode_flat
-from .letterbox import LetterboxTransform, as_hw, letterbox
+from .letterbox import LetterboxTransform, as_hw, letterbox, letterbox_content, letterbox_transform
 from .nms import batched_nms, box_iou, nms
 from .quant import QuantParams, dequantize, quantize, quantize_pixels
 from .scale import scale_boxes, scale_keypoints
@@ -19,6 +19,8 @@ __all__ = [
     "decode_flat",
     "dequantize",
     "letterbox",
+    "letterbox_content",
+    "letterbox_transform",
     "nms",
     "quantize",
     "quantize_pixels",
