@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Callable, List, Optional, Sequence, Tuple, Union
@@ -68,6 +69,47 @@ def _drift_warning(result: ExportResult) -> str:
                   f"compare with `yolopose eval`); {advice}")
     return (f"warning: keypoints drift from torch's (OKS {result.kpt_oks:.3f} over {result.kpt_oks_candidates} "
             f"candidates torch scores >= 0.25; 1.0 = identical): {advice}")
+
+
+def _discard(path: Path) -> None:
+    """Remove an artifact that failed verification (a file, or an OpenVINO folder)."""
+    if Path(path).is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        Path(path).unlink(missing_ok=True)
+
+
+def _verify(job: ExportJob, fmt, result: ExportResult, options: ExportOptions) -> str:
+    """Run the written artifact through the SDK and compare it with torch (filling ``result``);
+    returns the fp32 allowance note for the log. An artifact that fails, or whose verification
+    cannot finish, is removed, so that no unverified file is left where the user picks it up."""
+    try:
+        outs = run_artifact(result.path, job.test_images, **fmt.verify_with)
+        c = compare_keypoints(outs, job.reference, job.source.strides, job.source.anchors,
+                              tolerance_px=options.fp32_tolerance_px, tolerance_rel=options.fp32_tolerance_rel)
+        if result.precision == "fp32" and not c.tolerance_used < 1.0:  # NaN fails too
+            raise ExportError(
+                f"{result.path}: fp32 {result.format} keypoints differ from torch by {c.worst_px:.4g} px in an "
+                f"output channel that reaches {c.worst_reach_px:.4g} px from its cells (allowed: "
+                f"{options.fp32_tolerance_px:g} px + {options.fp32_tolerance_rel:g} x that distance = "
+                f"{c.allowance_px:.4g} px); the artifact was removed"
+            )
+    except ExportError:
+        _discard(result.path)
+        raise
+    except Exception as exc:
+        _discard(result.path)
+        raise ExportError(f"{result.path}: verification failed ({type(exc).__name__}: {exc}); "
+                          "the artifact was removed") from exc
+    except BaseException:  # interrupted: the artifact was never verified
+        _discard(result.path)
+        raise
+    result.kpt_err_max_px, result.kpt_err_mean_px, result.kpt_oks, result.kpt_oks_candidates = (
+        c.max_px, c.mean_px, c.oks, c.candidates)
+    result.verified = True
+    if result.kpt_oks < options.min_keypoint_oks:  # NaN (nobody found) never warns
+        result.notes = (*result.notes, _drift_warning(result))
+    return f" ({c.tolerance_used:.2g} of the fp32 allowance)" if result.precision == "fp32" else ""
 
 
 def export(
@@ -155,25 +197,7 @@ def export(
                 int8_recipe=job.recipe.name if precision == "int8" else None,
                 notes=artifact.notes,
             )
-            used = ""
-            if options.verify:
-                outs = run_artifact(artifact.path, job.test_images, **fmt.verify_with)
-                c = compare_keypoints(outs, job.reference, source.strides, source.anchors,
-                                      tolerance_px=options.fp32_tolerance_px, tolerance_rel=options.fp32_tolerance_rel)
-                result.kpt_err_max_px, result.kpt_err_mean_px, result.kpt_oks, result.kpt_oks_candidates = (
-                    c.max_px, c.mean_px, c.oks, c.candidates)
-                result.verified = True
-                if result.kpt_oks < options.min_keypoint_oks:  # NaN (nobody found) never warns
-                    result.notes = (*result.notes, _drift_warning(result))
-                if precision == "fp32":
-                    used = f" ({c.tolerance_used:.2g} of the fp32 allowance)"
-                    if not c.tolerance_used < 1.0:  # NaN fails too
-                        raise ExportError(
-                            f"{artifact.path}: fp32 {name} keypoints differ from torch by {c.worst_px:.4g} px in an "
-                            f"output channel that reaches {c.worst_reach_px:.4g} px from its cells (allowed: "
-                            f"{options.fp32_tolerance_px:g} px + {options.fp32_tolerance_rel:g} x that distance = "
-                            f"{c.allowance_px:.4g} px)"
-                        )
+            used = _verify(job, fmt, result, options) if options.verify else ""
             for note in artifact.notes:
                 log(f"[{name} {precision}] {note}")
             err = "" if result.kpt_err_max_px is None else (

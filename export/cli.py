@@ -9,7 +9,24 @@ import click
 from yolopose import __version__
 from yolopose.training.int8_recipes import DEFAULT_RECIPE, get_recipe, list_recipes
 
-FORMAT_CHOICES = ("onnx", "openvino", "tflite", "all")
+
+
+class _FormatChoice(click.Choice):
+    """The registered export formats (:func:`yolopose.export.list_formats`) and ``all``, read when
+    the command line is parsed, so a format registered by another package is accepted too."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+
+    @property  # type: ignore[override]
+    def choices(self):
+        from yolopose.export import list_formats
+
+        return (*list_formats(), "all")
+
+    @choices.setter
+    def choices(self, value) -> None:  # click's constructor sets it; the registry is the source
+        pass
 
 
 def _parse_imgsz(value: Optional[str]):
@@ -28,9 +45,16 @@ def _parse_imgsz(value: Optional[str]):
     raise click.BadParameter(f"{value!r} is not a size like 640 or 384x640 (height x width)")
 
 
+def _show_tail(captured) -> None:
+    """After a failure: the converters' last lines, which the quiet mode kept out of the terminal."""
+    tail = captured.tail() if captured is not None else []
+    if tail:
+        click.echo("the converters' last output (all of it with --verbose):\n  " + "\n  ".join(tail), err=True)
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("weights")
-@click.option("--format", "-f", "formats", multiple=True, type=click.Choice(FORMAT_CHOICES), default=("all",),
+@click.option("--format", "-f", "formats", multiple=True, type=_FormatChoice(), default=("all",),
               show_default=True, help="Target format; repeat for several, 'all' for every one.")
 @click.option("--imgsz", default=None, help="Input size: 640 or HxW such as 384x640 [default: the checkpoint's, else 640].")
 @click.option("--int8", is_flag=True, help="Write int8 artifacts (PTQ with calibration, or from QAT with --qat).")
@@ -55,10 +79,12 @@ def _parse_imgsz(value: Optional[str]):
 @click.option("--trained-on", default=None, metavar="TEXT",
               help="What the weights were trained on, for the metadata [default: the training data's folder name].")
 @click.option("--description", default=None, metavar="TEXT", help="Free-text model description for the metadata.")
+@click.option("--verbose", "-v", is_flag=True, help="Show the converters' own output (torch.onnx, onnxsim, NNCF, OpenVINO, "
+              "litert-torch), which is kept out of the terminal by default.")
 @click.version_option(__version__, prog_name="yolopose-export")
 def main(weights: str, formats: Tuple[str, ...], imgsz: Optional[str], int8: bool, fp16: bool, fp32: Optional[bool],
          calib: Optional[str], calib_images: int, qat: bool, int8_recipe: Optional[str], int8_weight_bits: str, batch: int, dynamic: bool, out: str, no_verify: bool,
-         trained_on: Optional[str], description: Optional[str]) -> None:
+         trained_on: Optional[str], description: Optional[str], verbose: bool) -> None:
     """Export WEIGHTS (a checkpoint, or a registered model name for fresh weights) to ONNX,
     OpenVINO IR and/or TFLite; every artifact carries yolopose metadata and is verified against torch.
 
@@ -68,8 +94,9 @@ def main(weights: str, formats: Tuple[str, ...], imgsz: Optional[str], int8: boo
       yolopose-export runs/qat/qat.pt --format tflite --int8 --qat
       yolopose-export yolov5s6-pose-lite --format openvino --imgsz 640 --int8
     """
-    from yolopose.errors import YoloPoseError
+    from yolopose.errors import ExportError, YoloPoseError
     from yolopose.export import export, op_histograms, summary_table
+    from yolopose.export._quiet import converter_output
     from yolopose.export.options import select_precisions
 
     precisions = select_precisions(fp32=fp32, fp16=fp16, int8=int8)
@@ -78,18 +105,26 @@ def main(weights: str, formats: Tuple[str, ...], imgsz: Optional[str], int8: boo
     if int8_recipe and not int8:
         raise click.UsageError("--int8-recipe applies to int8 artifacts; add --int8")
 
-    def log(msg: str) -> None:
-        click.echo(msg, err=True)
-
+    captured = None
     try:
-        results = export(
-            weights, list(formats), imgsz=_parse_imgsz(imgsz), precisions=precisions, calib=calib,
-            calib_images=calib_images, qat=qat, int8_recipe=int8_recipe, int8_weight_bits=int(int8_weight_bits), batch=batch, dynamic=dynamic, out=out,
-            verify=not no_verify, trained_on=trained_on, description=description, log=log,
-        )
+        with converter_output(verbose) as captured:
+            def log(msg: str) -> None:
+                click.echo(msg, file=captured.stream)
+
+            results = export(
+                weights, list(formats), imgsz=_parse_imgsz(imgsz), precisions=precisions, calib=calib,
+                calib_images=calib_images, qat=qat, int8_recipe=int8_recipe, int8_weight_bits=int(int8_weight_bits),
+                batch=batch, dynamic=dynamic, out=out, verify=not no_verify, trained_on=trained_on,
+                description=description, log=log,
+            )
     except YoloPoseError as exc:
         click.echo(f"error: {exc}", err=True)
+        if isinstance(exc, ExportError):
+            _show_tail(captured)
         sys.exit(1)
+    except Exception:
+        _show_tail(captured)
+        raise
     click.echo(summary_table(results))
     hist = op_histograms(results)
     if hist:

@@ -54,7 +54,8 @@ class OpenVinoRuntime(Runtime):
     Options: ``config`` (dict of OpenVINO properties, e.g. ``{"PERFORMANCE_HINT": "LATENCY"}``);
     ``allow_weights_outside`` (``True`` to trust a ``.bin`` or ONNX external-data file that resolves
     outside the model's folder).
-    fp32 artifacts run with ``INFERENCE_PRECISION_HINT=f32`` on CPU unless ``config`` says otherwise.
+    fp32 artifacts, and int8 ones with float layers (metadata ``extra.float_layers``), run with
+    ``INFERENCE_PRECISION_HINT=f32`` on CPU unless ``config`` says otherwise.
     Each thread gets its own infer request from the shared compiled model.
     """
 
@@ -119,9 +120,10 @@ class OpenVinoRuntime(Runtime):
         props: Dict[str, Any] = dict(config or {})
         if threads:
             props.setdefault("INFERENCE_NUM_THREADS", int(threads))
-        if family == "cpu" and meta is not None and meta.precision == "fp32":
+        if family == "cpu" and meta is not None and (meta.precision == "fp32" or meta.extra.get("float_layers")):
             # On CPUs with AMX/AVX512-BF16 OpenVINO runs fp32 models in bf16 unless told not to,
-            # which moves keypoints by ~0.5 px: an fp32 artifact runs in fp32. Pass
+            # which moves keypoints by ~0.5 px: an fp32 artifact runs in fp32, and so do the layers an
+            # int8 recipe kept float for accuracy (its int8 layers stay int8). Pass
             # config={"INFERENCE_PRECISION_HINT": "bf16"} (or export --fp16) for the faster path.
             props.setdefault("INFERENCE_PRECISION_HINT", "f32")
         with engine_errors(self.path, f"compiling the model for OpenVINO {ov_device}"):

@@ -447,3 +447,22 @@ def test_a_qat_checkpoint_exports_with_its_own_recipe_only(tmp_path):
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
     with pytest.raises(ConfigError, match="unknown int8 recipe 'fast'.*mixed, full"):
         export(model, "onnx", imgsz=IMGSZ, int8=True, int8_recipe="fast", out=tmp_path / "out")
+
+
+@pytest.mark.slow
+def test_openvino_runs_fp32_and_the_float_layers_of_mixed_int8_in_f32(exported):
+    """On CPUs with bf16 OpenVINO would compute float layers in bf16: an fp32 artifact and the float
+    layers of a mixed int8 one run in f32 unless the user's config says otherwise."""
+    from yolopose.runtimes import load_runtime
+    from yolopose.training.trainer.precision import cpu_has_native_bf16
+
+    _, results = exported
+    cases = [(None, "f32")] + ([({"INFERENCE_PRECISION_HINT": "bf16"}, "bf16")] if cpu_has_native_bf16() else [])
+    for precision in ("fp32", "int8"):
+        path = _artifact_file(_result(results, "openvino", precision).path)
+        for config, want in cases:
+            rt = load_runtime(path, backend="openvino", config=config)
+            try:
+                assert str(rt._compiled.get_property("INFERENCE_PRECISION_HINT")) == want, (precision, config)
+            finally:
+                rt.close()

@@ -139,3 +139,103 @@ def test_fp32_export_of_a_model_with_far_keypoints_passes_verification(tmp_path)
             conv.weight.mul_(1e5)
     (r,) = export(model, "onnx", imgsz=64, out=tmp_path)
     assert r.verified and r.kpt_err_max_px > 0.01  # more than the old absolute 0.01 px bound
+
+
+def test_agreement_memory_is_linear_in_the_candidates():
+    """An s6-sized model at 640 (4 levels, 3 anchors: 25,500 candidates) where torch scores every
+    candidate: the agreement must not build the candidates x candidates OKS matrix (53.9 GiB at
+    14,590 candidates with the old diagonal-of-a-matrix code)."""
+    import tracemalloc
+
+    from yolopose.export.verify import compare_keypoints
+
+    rng = np.random.default_rng(0)
+    strides, na = (8, 16, 32, 64), 3
+    anchors = [[(19.0, 27.0), (44.0, 40.0), (38.0, 94.0)]] * 4
+    outs = []
+    for s in strides:
+        g = 640 // s
+        det = rng.normal(0, 1, (1, g, g, na * 6)).astype(np.float32)
+        det.reshape(1, g, g, na, 6)[..., 4:] = 6.0  # score ~1 everywhere: every candidate counts
+        outs += [det, rng.normal(0, 1, (1, g, g, na * 34)).astype(np.float32),
+                 np.full((1, g, g, na * 17), 3.0, np.float32)]
+    other = [o + np.float32(0.01) for o in outs]
+    tracemalloc.start()
+    try:
+        c = compare_keypoints(other, outs, strides, anchors)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert c.candidates == sum(na * (640 // s) ** 2 for s in strides) == 25500
+    assert 0.5 < c.oks < 1.0
+    assert peak < 400 * 2**20, peak / 2**20  # MiB: a few arrays of candidates x 17 x 3, not a matrix
+
+
+def test_an_artifact_that_fails_verification_is_removed(tmp_path, monkeypatch):
+    """Verification that fails (an fp32 mismatch) or cannot finish (here a MemoryError) leaves no
+    artifact where the user would pick it up, and says so."""
+    from yolopose.errors import ExportError
+    from yolopose.export import export, verify
+    import yolopose.export.api as api
+
+    model = _confident_tiny_model()
+
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError("Unable to allocate 53.9 GiB")
+
+    monkeypatch.setattr(api, "compare_keypoints", out_of_memory)
+    with pytest.raises(ExportError, match=r"verification failed \(MemoryError.*the artifact was removed"):
+        export(model, "onnx", imgsz=64, out=tmp_path / "a")
+    assert not list((tmp_path / "a").glob("*.onnx"))
+
+    def drifting(outputs, reference, *args, **kwargs):
+        return verify.compare_keypoints([o + np.float32(1.0) for o in outputs], reference, *args, **kwargs)
+
+    monkeypatch.setattr(api, "compare_keypoints", drifting)
+    with pytest.raises(ExportError, match="fp32 openvino keypoints differ from torch.*the artifact was removed"):
+        export(model, "openvino", imgsz=64, out=tmp_path / "b")
+    assert not any((tmp_path / "b").iterdir())
+
+
+def test_export_cli_keeps_converter_chatter_out_unless_verbose(tmp_path):
+    """Python prints, warnings and C-level writes to file descriptors 1 and 2 made while a format
+    converts are kept out of the terminal; yolopose's own progress and summary stay; --verbose
+    shows everything. Run in a child process, whose file descriptors are its own."""
+    import subprocess
+    import sys
+
+    script = f'''
+import os, sys, warnings
+from yolopose.export import get_format, register_format, Format
+
+@register_format
+class Chatty(Format):
+    name = "chatty"
+    precisions = ("fp32",)
+    verify_with = {{"backend": "onnxruntime"}}
+
+    def artifact_path(self, job, precision):
+        return job.out_path(job.stem(precision) + ".onnx")
+
+    def write(self, job, precision, path):
+        print("CHATTER-python-stdout")
+        print("CHATTER-python-stderr", file=sys.stderr)
+        warnings.warn("CHATTER-warning")
+        os.write(1, b"CHATTER-fd1\\n")
+        os.write(2, b"CHATTER-fd2\\n")
+        return get_format("onnx").write(job, precision, path)
+
+from yolopose.export.cli import main
+main(sys.argv[1:])
+'''
+    runner = tmp_path / "run.py"
+    runner.write_text(script)
+    base = [sys.executable, str(runner), "yolov5n-pose", "--format", "chatty", "--imgsz", "64"]
+    quiet = subprocess.run(base + ["--out", str(tmp_path / "q")], capture_output=True, text=True, timeout=600)
+    assert quiet.returncode == 0, quiet.stderr
+    assert "CHATTER" not in quiet.stdout + quiet.stderr
+    assert "[chatty fp32] done in" in quiet.stderr and "chatty" in quiet.stdout  # our log and summary stay
+    loud = subprocess.run(base + ["--out", str(tmp_path / "v"), "--verbose"], capture_output=True, text=True, timeout=600)
+    assert loud.returncode == 0, loud.stderr
+    for word in ("python-stdout", "python-stderr", "warning", "fd1", "fd2"):
+        assert f"CHATTER-{word}" in loud.stdout + loud.stderr, word
