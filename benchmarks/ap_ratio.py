@@ -19,9 +19,9 @@ from typing import Any, Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from yolopose import coco_eval
-from yolopose.errors import ConfigError, DatasetError, YoloPoseError
-from yolopose.fileio import atomic_write_text
+from yolopose.core import coco_eval
+from yolopose.core.errors import ConfigError, DatasetError, YoloPoseError
+from yolopose.core.fileio import atomic_write_text
 
 Results = List[Dict[str, Any]]
 
@@ -45,7 +45,7 @@ def paired_ratio(gt: Any, base: Results, other: Results, resamples: int = 100, s
     ``gt``: a COCO keypoint JSON path or dict; ``names`` label the result sets in errors.
 
     Each result set is matched against the ground truth once, image by image
-    (:func:`yolopose.coco_eval.evaluate_per_image`); a resample only re-accumulates the drawn
+    (:func:`yolopose.core.coco_eval.evaluate_per_image`); a resample only re-accumulates the drawn
     images, the same ones for both sets."""
     gt = coco_eval.load_ground_truth(gt)
     iou_types = ("bbox",) if metric.startswith("box_") else ("keypoints",)

@@ -41,9 +41,9 @@ import numpy as np
 from PIL import Image
 
 from yolopose import PoseEstimator
-from yolopose.cpu import cpu_features, cpu_model
-from yolopose.images import open_image, open_image_fit
-from yolopose.ops import LetterboxTransform, as_hw, letterbox
+from yolopose.core.cpu import cpu_features, cpu_model
+from yolopose.core.images import open_image, open_image_fit
+from yolopose.core.ops import LetterboxTransform, as_hw, letterbox
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sdk" / "assets" / "samples"
 SIZE = (1280, 720)
@@ -175,7 +175,7 @@ def preprocessing(paths: Sequence[Path], imgsz: Tuple[int, int], runs: int) -> D
         "array_today": lambda: letterbox_bilinear(array, imgsz),
         "array_new": lambda: letterbox(array, imgsz),
     }, runs)
-    from yolopose.ops.letterbox import _opencv_resizers
+    from yolopose.core.ops.letterbox import _opencv_resizers
 
     out["area_filter"] = "opencv" if _opencv_resizers() else "pillow"
     return out

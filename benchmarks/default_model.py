@@ -18,7 +18,7 @@ from typing import Any, Dict, List
 
 import click
 
-from yolopose.fileio import atomic_write_text
+from yolopose.core.fileio import atomic_write_text
 
 METRICS = ("AP", "AP50", "AP75", "APm", "APl", "AR", "box_AP")
 

@@ -51,10 +51,10 @@ def main() -> None:
     parser.add_argument("--ov-precision", default="f32", help="OpenVINO INFERENCE_PRECISION_HINT (f32; '' for the default)")
     args = parser.parse_args()
 
-    from yolopose.cpu import cpu_features, cpu_model, int8_dot_saturates
+    from yolopose.core.cpu import cpu_features, cpu_model, int8_dot_saturates
     from yolopose.evaluate import evaluate_model
     from yolopose.export import export, summary_table
-    from yolopose.fileio import atomic_write_text
+    from yolopose.core.fileio import atomic_write_text
     from yolopose.training.checkpoint import load_checkpoint
 
     data = Path(args.data)

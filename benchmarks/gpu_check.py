@@ -45,8 +45,8 @@ def main(argv=None) -> int:
         return 0
 
     from yolopose import PoseEstimator
-    from yolopose.errors import YoloPoseError
-    from yolopose.images import load_image
+    from yolopose.core.errors import YoloPoseError
+    from yolopose.core.images import load_image
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from postprocess import export_s6_onnx, median_ms

@@ -31,7 +31,7 @@ from typing import Any, Callable, Dict, List, Sequence
 import numpy as np
 
 from yolopose import PoseEstimator
-from yolopose.cpu import cpu_features, cpu_model
+from yolopose.core.cpu import cpu_features, cpu_model
 from yolopose.evaluate import evaluate_model
 
 LEVELS = 8  # a channel spanning fewer int8 steps than this keeps almost nothing of its signal

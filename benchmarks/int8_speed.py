@@ -36,7 +36,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ap_ratio import paired_ratio  # noqa: E402
 
-from yolopose.cpu import cpu_features, cpu_model  # noqa: E402
+from yolopose.core.cpu import cpu_features, cpu_model  # noqa: E402
 
 FORMATS = ("onnx", "openvino", "tflite")
 RECIPES = ("mixed", "full")
@@ -52,7 +52,7 @@ def _artifact_file(path: Path) -> Path:
 def pooled_validation(work: Path, seeds: Sequence[int], count: int, imgsz: int) -> Path:
     """Render ``count`` validation images for each seed (once) and pool them in one COCO set:
     ``work/val_pool/val.json`` + ``images/``. Returns the pool folder."""
-    from yolopose.fileio import atomic_write_text
+    from yolopose.core.fileio import atomic_write_text
     from yolopose.training.synth.writer import write_dataset
 
     pool = work / f"val_pool_{'-'.join(map(str, seeds))}_{count}_{imgsz}"
@@ -180,7 +180,7 @@ def _chart(rows: List[Dict[str, Any]], path: Path, title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from yolopose.fileio import atomic_path
+    from yolopose.core.fileio import atomic_path
 
     accuracy = "AP" in rows[0]
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
@@ -246,7 +246,7 @@ def main(argv: Sequence[str] = ()) -> int:
     args = parser.parse_args(list(argv) or None)
 
     from yolopose import PoseEstimator
-    from yolopose.fileio import atomic_write_text
+    from yolopose.core.fileio import atomic_write_text
 
     work = Path(args.work)
     cpu = f"{cpu_model()} ({', '.join(cpu_features()) or 'no AVX2'})"

@@ -29,7 +29,7 @@ from typing import Callable, List, Tuple
 
 import numpy as np
 
-from yolopose.ops import decode, letterbox, select_detections
+from yolopose.core.ops import decode, letterbox, select_detections
 
 STRIDES = (8, 16, 32, 64)
 ANCHORS = (

@@ -32,15 +32,15 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _photos  # noqa: E402
 
-import yolopose.images as images_module  # noqa: E402
+import yolopose.core.images as images_module  # noqa: E402
 from yolopose import PoseEstimator  # noqa: E402
 from yolopose._assets import default_model_candidates  # noqa: E402
 from yolopose._input import InputWriter  # noqa: E402
 from yolopose.bench.system import cpu_features, cpu_model  # noqa: E402
-from yolopose.images import open_image_fit  # noqa: E402
-from yolopose.ops.letterbox import AREA_SHRINK, letterbox_content, letterbox_transform  # noqa: E402
+from yolopose.core.images import open_image_fit  # noqa: E402
+from yolopose.core.ops.letterbox import AREA_SHRINK, letterbox_content, letterbox_transform  # noqa: E402
 
-LETTERBOX = sys.modules["yolopose.ops.letterbox"]
+LETTERBOX = sys.modules["yolopose.core.ops.letterbox"]
 IMGSZ = (640, 640)
 
 

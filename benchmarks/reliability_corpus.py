@@ -4,7 +4,7 @@ Reliability section).
     python benchmarks/reliability_corpus.py            # metadata x 3 engines, datasets; ~1-2 min
     python benchmarks/reliability_corpus.py --quick    # metadata through onnxruntime only
 
-Outcomes: ``ok`` (a run, for valid input), ``typed`` (a ``yolopose.errors`` error naming the file),
+Outcomes: ``ok`` (a run, for valid input), ``typed`` (a ``yolopose.core.errors`` error naming the file),
 ``untyped`` (any other exception: a bug), ``crash`` (the child process died by a signal; model
 files are loaded in child processes), and for datasets ``skipped`` (train: the bad record left
 out and reported). The case tables are the tests' (``tests/_hostile_metadata.py``,
@@ -70,7 +70,7 @@ def metadata_corpus(engines) -> dict:
 
 
 def _outcome(fn) -> str:
-    from yolopose.errors import YoloPoseError
+    from yolopose.core.errors import YoloPoseError
 
     try:
         fn()
@@ -83,7 +83,7 @@ def _outcome(fn) -> str:
 
 def dataset_corpus() -> dict:
     import test_malformed_datasets as t
-    from yolopose.coco_eval import load_ground_truth
+    from yolopose.core.coco_eval import load_ground_truth
     from yolopose.evaluate import coco_image_entries
 
     out = {}
@@ -140,7 +140,7 @@ def coco_check_speed(n: int = 20_000) -> float:
     """Microseconds per annotation of the COCO record check (51 keypoints each, synthetic)."""
     import random
 
-    from yolopose._coco_check import check_coco
+    from yolopose.core._coco_check import check_coco
 
     rng = random.Random(0)
     data = {"images": [{"id": i, "file_name": f"{i}.jpg", "width": 640, "height": 480} for i in range(n // 4)],

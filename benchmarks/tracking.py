@@ -332,7 +332,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
           f"({100 * tot['jitter_reduction']:.0f}% less), RMSE {tot['rmse_raw']:.2f} -> {tot['rmse_smooth']:.2f} px, "
           f"lag <= {tot['lag_frames']} frames; {tot['ms_per_update']:.2f} ms per update")
     if args.json:
-        from yolopose.fileio import atomic_write_text
+        from yolopose.core.fileio import atomic_write_text
 
         atomic_write_text(args.json, json.dumps({"args": vars(args), "scenarios": per, "totals": totals}, indent=2))
     return 0

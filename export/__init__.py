@@ -4,7 +4,7 @@
 >>> results = export("runs/train/best.pt", "all", int8=True, out="exports")  # doctest: +SKIP
 
 Every artifact ends at the raw head outputs (per level ``det``, ``kpt_xy``, ``kpt_conf``, NHWC),
-carries :class:`yolopose.metadata.ModelMetadata`, and is verified against torch after writing.
+carries :class:`yolopose.core.metadata.ModelMetadata`, and is verified against torch after writing.
 Names are imported on first use, so ``yolopose-export --help`` does not load torch.
 """
 from __future__ import annotations

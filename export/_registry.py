@@ -10,7 +10,7 @@ import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from yolopose.registry import Registry
+from yolopose.core.registry import Registry
 
 if TYPE_CHECKING:  # pragma: no cover
     from .job import ExportJob
@@ -49,7 +49,7 @@ class Format:
     precisions: Tuple[str, ...] = ("fp32", "fp16", "int8")
     supports_dynamic_batch: bool = True
     #: int8 convolutions add u8 x s8 products in 16-bit pairs on x86 without VNNI (saturating there:
-    #: :func:`yolopose.cpu.int8_dot_saturates`)
+    #: :func:`yolopose.core.cpu.int8_dot_saturates`)
     int8_saturates_without_vnni: bool = False
     verify_with: Mapping[str, Any] = {}
 

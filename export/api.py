@@ -10,9 +10,9 @@ from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 from torch import nn
 
-from yolopose.cpu import int8_dot_saturates
-from yolopose.errors import ConfigError, ExportError
-from yolopose.ops import as_hw
+from yolopose.core.cpu import int8_dot_saturates
+from yolopose.core.errors import ConfigError, ExportError
+from yolopose.core.ops import as_hw
 from yolopose.training.models import check_imgsz
 
 from ._registry import get_format, list_formats
@@ -146,7 +146,7 @@ def export(
     neck layers feeding it) or ``"full"`` (every layer int8, full-integer TFLite); a QAT checkpoint
     exports with the recipe it was tuned under. ``int8_weight_bits=7`` writes the int8 ONNX/OpenVINO weights in 7 bits,
     for x86 CPUs without VNNI (where 8-bit weights saturate; the TFLite keeps 8). Every artifact
-    carries :class:`~yolopose.metadata.ModelMetadata` and, with ``verify``, is run with its engine
+    carries :class:`~yolopose.core.metadata.ModelMetadata` and, with ``verify``, is run with its engine
     on fixed inputs and compared with torch (fp32 must agree within 1e-2 px, else
     :class:`ExportError`); an artifact whose keypoints agree with torch's by an OKS below
     ``min_keypoint_oks`` where torch sees people (:class:`~yolopose.export.verify.KeypointComparison`;

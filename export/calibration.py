@@ -18,9 +18,9 @@ from typing import List, Optional, Tuple
 import numpy as np
 from PIL import Image
 
-from yolopose.errors import DatasetError
-from yolopose.images import IMAGE_SUFFIXES, open_image
-from yolopose.ops import letterbox
+from yolopose.core.errors import DatasetError
+from yolopose.core.images import IMAGE_SUFFIXES, open_image
+from yolopose.core.ops import letterbox
 
 __all__ = ["CalibrationSet", "calibration_images", "split_folder", "verification_images"]
 

@@ -6,7 +6,7 @@ from typing import Optional, Tuple
 
 import click
 
-from yolopose import __version__
+from yolopose.core import __version__
 from yolopose.training.int8_recipes import DEFAULT_RECIPE, get_recipe, list_recipes
 
 
@@ -94,7 +94,7 @@ def main(weights: str, formats: Tuple[str, ...], imgsz: Optional[str], int8: boo
       yolopose-export runs/qat/qat.pt --format tflite --int8 --qat
       yolopose-export yolov5s6-pose-lite --format openvino --imgsz 640 --int8
     """
-    from yolopose.errors import ExportError, YoloPoseError
+    from yolopose.core.errors import ExportError, YoloPoseError
     from yolopose.export import export, op_histograms, summary_table
     from yolopose.export._quiet import converter_output
     from yolopose.export.options import select_precisions

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, 
 import numpy as np
 import torch
 
-from yolopose.metadata import ModelMetadata
+from yolopose.core.metadata import ModelMetadata
 
 from .calibration import CalibrationSet, calibration_images, verification_images
 from .options import ExportOptions
@@ -79,7 +79,7 @@ class ExportJob:
         """The int8 recipe (:mod:`yolopose.training.int8_recipes`): a QAT checkpoint's own, else the
         one asked for, else the default. Asking a QAT checkpoint for another one is an error: its
         weights were tuned under its recipe's float/int8 split."""
-        from yolopose.errors import ConfigError
+        from yolopose.core.errors import ConfigError
         from yolopose.training.int8_recipes import DEFAULT_RECIPE, get_recipe
         from yolopose.training.qat import qat_recipe
 
@@ -103,7 +103,7 @@ class ExportJob:
 
     def metadata(self, precision: str, input_layout: str, input_dtype: str = "float32", **extra: Any) -> ModelMetadata:
         """The artifact's metadata (docs/architecture.md, "Exported artifacts")."""
-        from yolopose import __version__
+        from yolopose.core import __version__
         from yolopose.training.models import model_metadata
 
         ckpt = self.source.checkpoint or {}

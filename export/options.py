@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Optional, Sequence, Tuple
 
-from yolopose.errors import ConfigError
+from yolopose.core.errors import ConfigError
 
 from .verify import FP32_TOLERANCE_PX, FP32_TOLERANCE_REL
 
@@ -39,7 +39,7 @@ class ExportOptions:
     (:mod:`yolopose.training.int8_recipes`: ``"mixed"``, ``"full"``; ``None``: a QAT checkpoint's
     own recipe, else ``"mixed"``). ``int8_weight_bits=7`` stores the int8 ONNX and OpenVINO
     weights on a 7-bit grid: x86 CPUs without VNNI add their int8 products in saturating 16-bit
-    pairs, which 7-bit weights cannot overflow (:func:`yolopose.cpu.int8_dot_saturates`).
+    pairs, which 7-bit weights cannot overflow (:func:`yolopose.core.cpu.int8_dot_saturates`).
     """
 
     imgsz: Optional[Tuple[int, int]] = None

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from yolopose.errors import ExportError
+from yolopose.core.errors import ExportError
 
 __all__ = ["qdq_onnx"]
 

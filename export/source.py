@@ -9,8 +9,8 @@ from typing import Any, Dict, Optional, Tuple, Union
 
 from torch import nn
 
-from yolopose.errors import CheckpointError, ConfigError
-from yolopose.ops import as_hw
+from yolopose.core.errors import CheckpointError, ConfigError
+from yolopose.core.ops import as_hw
 
 __all__ = ["ModelSource", "load_source"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Iterator, Sequence
 
-from yolopose.errors import BackendNotAvailableError, ModelError, YoloPoseError
+from yolopose.core.errors import BackendNotAvailableError, ModelError, YoloPoseError
 
 __all__ = ["import_engine", "check_model_file", "engine_errors", "read_model_bytes", "model_data", "engine_message"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Dict, Iterable
 
-from yolopose.errors import ModelError
+from yolopose.core.errors import ModelError
 
 from ._onnx_proto import OnnxNode
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple
 
-from yolopose.errors import ModelError
+from yolopose.core.errors import ModelError
 
 __all__ = ["ExternalTensor", "OnnxFacts", "OnnxNode", "inspect_onnx"]
 

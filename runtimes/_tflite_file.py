@@ -15,8 +15,8 @@ from struct import error as struct_error
 from pathlib import Path
 from typing import Dict, List, Set, Tuple
 
-from yolopose.errors import ModelError
-from yolopose.metadata import METADATA_KEY
+from yolopose.core.errors import ModelError
+from yolopose.core.metadata import METADATA_KEY
 
 from ._flatbuffer import FlatBufferError, Table, root_table
 

@@ -21,7 +21,7 @@ import os
 from pathlib import Path
 from typing import Iterable, List
 
-from yolopose.errors import ModelError
+from yolopose.core.errors import ModelError
 
 from ._onnx_proto import ExternalTensor
 

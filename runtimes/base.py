@@ -9,9 +9,9 @@ from typing import Any, ClassVar, Dict, List, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
-from yolopose.errors import MetadataError
-from yolopose.metadata import METADATA_KEY, ModelMetadata
-from yolopose.ops.quant import QuantParams
+from yolopose.core.errors import MetadataError
+from yolopose.core.metadata import METADATA_KEY, ModelMetadata
+from yolopose.core.ops.quant import QuantParams
 
 from .model_bytes import ModelBytes
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
 
-from yolopose.errors import ConfigError, ModelError
+from yolopose.core.errors import ConfigError, ModelError
 
 __all__ = ["BytesLike", "ModelBytes"]
 

@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 
-from yolopose.errors import ConfigError, DeviceNotAvailableError
+from yolopose.core.errors import ConfigError, DeviceNotAvailableError
 
 from ._engine import engine_errors, import_engine, model_data
 from ._onnx_graph import check_onnx_nodes

@@ -7,9 +7,9 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 
-from yolopose.errors import DeviceNotAvailableError, ModelError
-from yolopose.limits import check_input_size, check_tensor_size
-from yolopose.metadata import METADATA_KEY
+from yolopose.core.errors import DeviceNotAvailableError, ModelError
+from yolopose.core.limits import check_input_size, check_tensor_size
+from yolopose.core.metadata import METADATA_KEY
 
 from ._engine import check_model_file, engine_errors, import_engine, model_data
 from ._onnx_graph import check_onnx_nodes
@@ -33,7 +33,7 @@ def _shape(partial) -> Tuple[Optional[int], ...]:
 
 
 def _check_limits(model: Any, source: str) -> None:
-    """Refuse inputs and outputs beyond :mod:`yolopose.limits` from the model's static shapes,
+    """Refuse inputs and outputs beyond :mod:`yolopose.core.limits` from the model's static shapes,
     before OpenVINO is asked to compile (and allocate) them."""
     inp = _shape(model.inputs[0].get_partial_shape()) if model.inputs[0].get_partial_shape().rank.is_static else ()
     if len(inp) == 4:

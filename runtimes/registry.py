@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, List, Optional, Tuple, Type, Union
 
-from yolopose.errors import BackendNotAvailableError, ConfigError, DeviceNotAvailableError, ModelError
-from yolopose.registry import Registry
+from yolopose.core.errors import BackendNotAvailableError, ConfigError, DeviceNotAvailableError, ModelError
+from yolopose.core.registry import Registry
 
 from .base import Runtime, split_device
 from .model_bytes import BytesLike, ModelBytes

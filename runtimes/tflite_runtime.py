@@ -10,8 +10,8 @@ from typing import Any, List, Mapping, Optional, Tuple
 
 import numpy as np
 
-from yolopose.errors import ConfigError, DeviceNotAvailableError, ModelError
-from yolopose.ops.quant import QuantParams
+from yolopose.core.errors import ConfigError, DeviceNotAvailableError, ModelError
+from yolopose.core.ops.quant import QuantParams
 
 from ._engine import engine_errors, import_engine, model_data
 from ._tflite_file import appended_properties, check_tflite_bytes

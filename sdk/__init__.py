@@ -13,13 +13,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.1.0"
+from .core import __version__
 
 _LAZY = {
     "PoseEstimator": "yolopose.estimator",
-    "Poses": "yolopose.results",
-    "ModelMetadata": "yolopose.metadata",
-    "load_image": "yolopose.images",
+    "Poses": "yolopose.core.results",
+    "ModelMetadata": "yolopose.core.metadata",
+    "load_image": "yolopose.core.images",
 }
 
 __all__ = ["__version__", *_LAZY]

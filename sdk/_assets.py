@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 from typing import List, Union
 
-from .errors import ModelError
+from .core.errors import ModelError
 
 __all__ = ["default_model_candidates", "default_model_path", "resolve_bundled"]
 

@@ -2,7 +2,7 @@
 
 :meth:`yolopose._plan.ModelPlan.make_input` converts a stack of padded ``HxWx3`` canvases
 (astype, scale, transpose: three full passes and two temporary tensors). :class:`InputWriter`
-writes each resized image (:func:`yolopose.ops.letterbox_content`) into its place in one tensor
+writes each resized image (:func:`yolopose.core.ops.letterbox_content`) into its place in one tensor
 allocated per call, converting its pixels on the way, and fills the padding with the converted
 pad value. Pixel values map to input values through a 256-entry table computed by ``make_input``
 itself, so the tensor is bit-identical to ``make_input(letterbox(...))``; the writer only picks
@@ -19,7 +19,7 @@ from typing import Any, Callable, Dict, Tuple
 
 import numpy as np
 
-from .ops.letterbox import LetterboxTransform
+from .core.ops.letterbox import LetterboxTransform
 
 __all__ = ["InputWriter"]
 

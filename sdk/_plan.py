@@ -11,11 +11,11 @@ from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .errors import ConfigError, ModelError
+from .core.errors import ConfigError, ModelError
 from .layouts import ModelFacts, OutputLayout, choose_layout
-from .limits import check_input_size, check_tensor_size
-from .metadata import ModelMetadata
-from .ops.quant import QuantParams, dequantize, quantize_pixels
+from .core.limits import check_input_size, check_tensor_size
+from .core.metadata import ModelMetadata
+from .core.ops.quant import QuantParams, dequantize, quantize_pixels
 
 __all__ = ["ModelPlan"]
 

@@ -17,14 +17,14 @@ from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .errors import ConfigError, ModelError
-from .images import ImageSource, load_image, open_image_fit
-from .metadata import ModelMetadata
-from .ops.decode import Candidates
-from .ops.letterbox import LetterboxTransform, as_hw, letterbox_content
-from .ops.scale import scale_boxes, scale_keypoints
-from .ops.select import select_detections
-from .results import Poses
+from .core.errors import ConfigError, ModelError
+from .core.images import ImageSource, load_image, open_image_fit
+from .core.metadata import ModelMetadata
+from .core.ops.decode import Candidates
+from .core.ops.letterbox import LetterboxTransform, as_hw, letterbox_content
+from .core.ops.scale import scale_boxes, scale_keypoints
+from .core.ops.select import select_detections
+from .core.results import Poses
 
 __all__ = ["PoseEstimator"]
 
@@ -134,7 +134,7 @@ class PoseEstimator:
         transform per image. A single image (path, PIL image or array) counts as a batch of one.
 
         Image files are decoded for the letterbox (a large JPEG at a reduced scale, see
-        :func:`yolopose.images.open_image_fit`); each letterboxed image is written straight into
+        :func:`yolopose.core.images.open_image_fit`); each letterboxed image is written straight into
         the input tensor, converted to the engine's layout, dtype and quantization on the way."""
         batch = [images] if _is_single(images) else list(images)  # type: ignore[list-item]
         if not batch:

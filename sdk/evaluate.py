@@ -6,7 +6,7 @@
 
 Detections are produced by :class:`yolopose.PoseEstimator` (the deployed pre/postprocessing, at
 ``conf=0.001``, NMS ``iou=0.65`` by default, as in the paper's evaluation) and scored with
-:func:`yolopose.coco_eval.evaluate`, the same function the training validator uses, so identical
+:func:`yolopose.core.coco_eval.evaluate`, the same function the training validator uses, so identical
 detections give identical numbers. Results are built by :meth:`yolopose.Poses.to_coco`, which
 writes exactly what the validator writes for the same detections (boxes and keypoints rounded to
 3 decimals, scores to 5).
@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
-from . import coco_eval
-from .errors import BackendNotAvailableError, ConfigError, DatasetError
-from .fileio import atomic_write_text
+from .core import coco_eval
+from .core.errors import BackendNotAvailableError, ConfigError, DatasetError
+from .core.fileio import atomic_write_text
 
 __all__ = [
     "EVAL_CONF",
@@ -43,7 +43,7 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 @dataclass
 class EvalResult:
-    """Metrics (see :mod:`yolopose.coco_eval` for the names), the detections and what was run."""
+    """Metrics (see :mod:`yolopose.core.coco_eval` for the names), the detections and what was run."""
 
     metrics: Dict[str, float]
     detections: List[Dict[str, Any]]
@@ -82,8 +82,8 @@ def coco_image_entries(gt: Mapping[str, Any], images_dir: PathLike, source: str 
     """``[{"id", "path"}]`` for every image of ``gt``, checking that each file exists in ``images_dir``.
 
     A ``file_name`` that is absolute or leaves ``images_dir`` with ``..`` is refused unless
-    ``allow_outside`` (:func:`yolopose._coco_check.image_path`)."""
-    from ._coco_check import image_path
+    ``allow_outside`` (:func:`yolopose.core._coco_check.image_path`)."""
+    from .core._coco_check import image_path
 
     folder = Path(images_dir)
     if not folder.is_dir():
@@ -190,7 +190,7 @@ def evaluate_model(
     (``"ray"``, ``"local"``; a model path only) with ``engine_options`` such as ``actors``,
     ``address``; the detections and metrics are identical.
     ``allow_outside_images``: read images whose ``file_name`` is absolute or leaves ``images``
-    (refused by default). A malformed ground truth is a :class:`~yolopose.errors.DatasetError`
+    (refused by default). A malformed ground truth is a :class:`~yolopose.core.errors.DatasetError`
     naming the file, the record and the field (nothing is dropped silently).
     """
     if engine != "process":

@@ -21,9 +21,9 @@ from typing import Any, Dict, List, Mapping, Sequence
 
 import numpy as np
 
-from .coco_eval import GroundTruth, _num_keypoints, load_ground_truth
-from .keypoints import COCO_FLIP_INDEX, COCO_KEYPOINT_NAMES, oks_sigmas
-from .ops.nms import box_iou
+from .core.coco_eval import GroundTruth, _num_keypoints, load_ground_truth
+from .core.keypoints import COCO_FLIP_INDEX, COCO_KEYPOINT_NAMES, oks_sigmas
+from .core.ops.nms import box_iou
 
 __all__ = ["FAR_OFF", "LARGE_AREA", "KeypointError", "KeypointErrors", "keypoint_errors"]
 

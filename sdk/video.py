@@ -41,9 +41,9 @@ from typing import Any, Iterable, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 
-from .errors import BackendNotAvailableError, ConfigError, VideoError
-from .fileio import atomic_path
-from .images import IMAGE_SUFFIXES
+from .core.errors import BackendNotAvailableError, ConfigError, VideoError
+from .core.fileio import atomic_path
+from .core.images import IMAGE_SUFFIXES
 
 __all__ = [
     "Frame",
@@ -279,12 +279,12 @@ class VideoSource:
 
     @staticmethod
     def _read_image(path: Path) -> np.ndarray:
-        from .images import open_image
+        from .core.images import open_image
 
         return open_image(path)
 
     def _first_size(self, files: List[Path], folder: Path) -> Tuple[int, int]:
-        from .errors import ImageError
+        from .core.errors import ImageError
 
         for f in files:
             try:
@@ -320,7 +320,7 @@ class VideoSource:
             yield from self._capture_frames()
 
     def _folder_frames(self) -> Iterator[Union[Frame, FrameError]]:
-        from .errors import ImageError
+        from .core.errors import ImageError
 
         assert self._files is not None
         start = time.monotonic()

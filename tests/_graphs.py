@@ -18,7 +18,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from yolopose.metadata import METADATA_KEY, ModelMetadata, OutputSpec
+from yolopose.core.metadata import METADATA_KEY, ModelMetadata, OutputSpec
 
 IMGSZ = (64, 64)
 STRIDES = (16, 32)

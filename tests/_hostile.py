@@ -19,7 +19,7 @@ _CHILD = r"""
 import json, sys
 import numpy as np
 from yolopose import PoseEstimator
-from yolopose.errors import YoloPoseError
+from yolopose.core.errors import YoloPoseError
 
 jobs = json.loads(sys.stdin.read())
 for job in jobs:

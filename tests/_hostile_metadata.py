@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Tuple
 
 import _graphs as g
 
-from yolopose.metadata import METADATA_KEY, ModelMetadata
+from yolopose.core.metadata import METADATA_KEY, ModelMetadata
 from dataclasses import fields as _f
 FIELD_RULES = [x.name for x in _f(ModelMetadata)]
 

@@ -18,8 +18,8 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 from conftest import encode, logit
 
-from yolopose.keypoints import COCO_KEYPOINT_NAMES, COCO_OKS_SIGMAS, COCO_SKELETON
-from yolopose.metadata import METADATA_KEY, ModelMetadata
+from yolopose.core.keypoints import COCO_KEYPOINT_NAMES, COCO_OKS_SIGMAS, COCO_SKELETON
+from yolopose.core.metadata import METADATA_KEY, ModelMetadata
 
 from _graphs import ANCHORS, IMGSZ, STRIDES  # one tiny-model world (strides, anchors, metadata) for every helper
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from yolopose.keypoints import COCO_KEYPOINT_NAMES
+from yolopose.core.keypoints import COCO_KEYPOINT_NAMES
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "ap_ratio.py"
 IMAGES = 20

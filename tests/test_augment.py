@@ -15,8 +15,8 @@ from PIL import Image, ImageDraw
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
-from yolopose.keypoints import COCO_FLIP_INDEX  # noqa: E402
-from yolopose.ops import letterbox  # noqa: E402
+from yolopose.core.keypoints import COCO_FLIP_INDEX  # noqa: E402
+from yolopose.core.ops import letterbox  # noqa: E402
 from yolopose.training.data import build_dataset  # noqa: E402
 from yolopose.training.data.augment import (AugmentHyp, Labels, augment_hsv, flip_lr,  # noqa: E402
                                             letterbox_with_labels, mosaic4, random_affine, resize_long_side)

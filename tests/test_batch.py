@@ -14,7 +14,7 @@ from yolopose import PoseEstimator
 from yolopose.batch import execute, expand_sources, read_rows, row_poses, run
 from yolopose.batch.predictor import BatchPredictor
 from yolopose.cli import main
-from yolopose.errors import ConfigError
+from yolopose.core.errors import ConfigError
 
 
 @pytest.fixture(scope="module")

@@ -32,7 +32,7 @@ from yolopose.bench import (
 )
 from yolopose.bench.measurements import DECODE
 from yolopose.bench.runner import _artifact_size, time_pipeline
-from yolopose.errors import ConfigError
+from yolopose.core.errors import ConfigError
 
 
 # ---------------------------------------------------------------- statistics
@@ -450,7 +450,7 @@ def test_cpu_model_of_a_raspberry_pi():
 
 
 def test_int8_saturation_is_x86_without_vnni_only():
-    from yolopose.cpu import int8_dot_saturates
+    from yolopose.core.cpu import int8_dot_saturates
 
     avx2 = "model name\t: AMD EPYC\nflags\t\t: fpu sse avx avx2 fma\n"
     assert int8_dot_saturates(avx2)

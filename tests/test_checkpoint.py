@@ -6,7 +6,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
-from yolopose.errors import CheckpointError  # noqa: E402
+from yolopose.core.errors import CheckpointError  # noqa: E402
 from yolopose.training.checkpoint import (  # noqa: E402
     CHECKPOINT_FORMAT,
     load_checkpoint,

@@ -1,4 +1,4 @@
-"""yolopose.coco_eval: the numpy backend against pycocotools run directly, and input checks."""
+"""yolopose.core.coco_eval: the numpy backend against pycocotools run directly, and input checks."""
 from __future__ import annotations
 
 import contextlib
@@ -9,9 +9,9 @@ import json
 import numpy as np
 import pytest
 
-from yolopose import coco_eval
-from yolopose.errors import ConfigError, DatasetError
-from yolopose.keypoints import COCO_OKS_SIGMAS
+from yolopose.core import coco_eval
+from yolopose.core.errors import ConfigError, DatasetError
+from yolopose.core.keypoints import COCO_OKS_SIGMAS
 
 SIGMAS = np.array(COCO_OKS_SIGMAS)
 
@@ -169,7 +169,7 @@ def test_bad_inputs_raise_clear_errors(tmp_path):
 
 
 def test_other_keypoint_counts_default_to_the_shared_sigmas():
-    from yolopose.keypoints import oks_sigmas
+    from yolopose.core.keypoints import oks_sigmas
 
     gt, results = _dataset(2)
     for a in gt["annotations"]:
@@ -208,7 +208,7 @@ def test_format_metrics_lists_both_rows():
 
 def test_oks_sigmas_have_one_default_for_every_user():
     """Evaluation, tracking and the loss share one default for non-COCO keypoint layouts."""
-    from yolopose.keypoints import COCO_OKS_SIGMAS, oks_sigmas
+    from yolopose.core.keypoints import COCO_OKS_SIGMAS, oks_sigmas
     from yolopose.tracking.similarity import oks_matrix
 
     assert oks_sigmas(17) == COCO_OKS_SIGMAS

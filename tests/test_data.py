@@ -13,7 +13,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
-from yolopose.errors import DatasetError  # noqa: E402
+from yolopose.core.errors import DatasetError  # noqa: E402
 from yolopose.training.data import build_dataset, collate  # noqa: E402
 
 FIXTURE = Path(__file__).parent / "fixtures" / "pose_tiny"

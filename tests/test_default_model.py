@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 import yolopose
-from yolopose.ops import box_iou
+from yolopose.core.ops import box_iou
 from yolopose.runtimes import backends_for
 
 ASSETS = Path(yolopose.__file__).resolve().parent / "assets"

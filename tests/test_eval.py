@@ -10,7 +10,7 @@ import pytest
 from _known_detections import gt_annotation, known_raw, make_dataset, mixed_case, pose, pycocotools_direct, scene, write_onnx
 
 from yolopose import Poses, coco_eval
-from yolopose.errors import BackendNotAvailableError, DatasetError
+from yolopose.core.errors import BackendNotAvailableError, DatasetError
 from yolopose.evaluate import coco_image_entries, evaluate_model, person_category_id, write_results_json
 
 

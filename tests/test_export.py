@@ -14,8 +14,8 @@ torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
 import yolopose  # noqa: E402
-from yolopose.errors import CheckpointError, ConfigError  # noqa: E402
-from yolopose.metadata import ModelMetadata  # noqa: E402
+from yolopose.core.errors import CheckpointError, ConfigError  # noqa: E402
+from yolopose.core.metadata import ModelMetadata  # noqa: E402
 from yolopose.training.checkpoint import save_checkpoint  # noqa: E402
 
 from _tiny_pose import tiny_config, tiny_model  # noqa: E402
@@ -88,7 +88,7 @@ def test_export_all_writes_every_format_and_precision(exported):
 @pytest.mark.slow
 @pytest.mark.parametrize("fmt, precision", PAIRS)
 def test_artifact_matches_torch_through_the_sdk(exported, fmt, precision):
-    from yolopose.cpu import int8_dot_saturates
+    from yolopose.core.cpu import int8_dot_saturates
     from yolopose.export import get_format
     from yolopose.export.verify import compare_keypoints
 
@@ -106,7 +106,7 @@ def test_artifact_matches_torch_through_the_sdk(exported, fmt, precision):
     assert len(raw) == 9 and [a.shape for a in raw] == list(meta.raw_output_shapes(1).values())
     if r.precision == "int8" and get_format(fmt).int8_saturates_without_vnni and int8_dot_saturates():
         pytest.skip(f"{fmt} int8 on x86 without VNNI: its convolutions saturate 16-bit pair sums here "
-                    "(yolopose.cpu.int8_dot_saturates; measured 12.5 px, 1.0 px with the weights in 7 bits)")
+                    "(yolopose.core.cpu.int8_dot_saturates; measured 12.5 px, 1.0 px with the weights in 7 bits)")
     err_max = compare_keypoints(raw, reference, model.strides, model.anchors).max_px
     assert err_max < tolerance[r.precision], (r.path.name, err_max)
     assert r.kpt_err_max_px < tolerance[r.precision]
@@ -117,7 +117,7 @@ def test_artifact_matches_torch_through_the_sdk(exported, fmt, precision):
 @pytest.mark.slow
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_full_recipe_int8_matches_torch_through_the_sdk(exported_full, fmt):
-    from yolopose.cpu import int8_dot_saturates
+    from yolopose.core.cpu import int8_dot_saturates
     from yolopose.export import get_format
     from yolopose.export.verify import compare_keypoints
 
@@ -127,7 +127,7 @@ def test_full_recipe_int8_matches_torch_through_the_sdk(exported_full, fmt):
     raw, meta = _sdk_raw(r.path, images)
     assert meta.precision == "int8" and meta.extra["int8_recipe"] == "full"
     if get_format(fmt).int8_saturates_without_vnni and int8_dot_saturates():
-        pytest.skip(f"{fmt} int8 on x86 without VNNI saturates (yolopose.cpu.int8_dot_saturates)")
+        pytest.skip(f"{fmt} int8 on x86 without VNNI saturates (yolopose.core.cpu.int8_dot_saturates)")
     assert compare_keypoints(raw, _torch_raw(model, images), model.strides, model.anchors).max_px < 6.0
 
 
@@ -207,7 +207,7 @@ def test_int8_onnx_carries_the_tflite_ranges(exported_full):
     import onnx
     from onnx import numpy_helper
 
-    from yolopose.cpu import int8_dot_saturates
+    from yolopose.core.cpu import int8_dot_saturates
 
     model, results = exported_full
     by = {(r.format, r.precision): r for r in results}
@@ -217,7 +217,7 @@ def test_int8_onnx_carries_the_tflite_ranges(exported_full):
     int8_weights = [i for i in proto.graph.initializer if numpy_helper.to_array(i).dtype == np.int8 and i.dims and len(i.dims) == 4]
     assert int8_weights, "weights should be stored as int8 initializers"
     if int8_dot_saturates():
-        pytest.skip("onnxruntime's int8 convolutions saturate on x86 without VNNI (yolopose.cpu.int8_dot_saturates)")
+        pytest.skip("onnxruntime's int8 convolutions saturate on x86 without VNNI (yolopose.core.cpu.int8_dot_saturates)")
     images = np.random.default_rng(11).integers(0, 256, (1, IMGSZ, IMGSZ, 3), dtype=np.uint8)
     fp32 = _torch_raw(model, images)
     onnx_q, _ = _sdk_raw(by[("onnx", "int8")].path, images)

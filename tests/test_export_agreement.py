@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
 from conftest import encode, logit  # noqa: E402
-from yolopose.keypoints import COCO_OKS_SIGMAS  # noqa: E402
+from yolopose.core.keypoints import COCO_OKS_SIGMAS  # noqa: E402
 
 STRIDE, GRID, ANCHOR = 8, 4, (10.0, 13.0)
 BOX = (14.0, 18.0, 12.0, 24.0)  # cx, cy, w, h of the one person, in input pixels
@@ -174,7 +174,7 @@ def test_agreement_memory_is_linear_in_the_candidates():
 def test_an_artifact_that_fails_verification_is_removed(tmp_path, monkeypatch):
     """Verification that fails (an fp32 mismatch) or cannot finish (here a MemoryError) leaves no
     artifact where the user would pick it up, and says so."""
-    from yolopose.errors import ExportError
+    from yolopose.core.errors import ExportError
     from yolopose.export import export, verify
     import yolopose.export.api as api
 

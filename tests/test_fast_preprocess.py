@@ -8,9 +8,9 @@ from PIL import Image
 
 from pathlib import Path
 
-from yolopose.images import open_image, open_image_fit
-from yolopose.ops import letterbox, letterbox_content
-from yolopose.ops.letterbox import _pillow_area, resize_for_letterbox
+from yolopose.core.images import open_image, open_image_fit
+from yolopose.core.ops import letterbox, letterbox_content
+from yolopose.core.ops.letterbox import _pillow_area, resize_for_letterbox
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -77,7 +77,7 @@ def test_png_is_read_whole(tmp_path):
 def _plan(layout, dtype, quant=None, imgsz=(64, 96)):
     from yolopose._plan import ModelPlan
     from yolopose.layouts.raw import RawLayout
-    from yolopose.metadata import ModelMetadata
+    from yolopose.core.metadata import ModelMetadata
 
     meta = ModelMetadata(model="t", imgsz=imgsz, strides=(32,), anchors=(((10.0, 13.0),),))
     return ModelPlan(RawLayout(meta, used=(), transposed=()), layout, dtype, quant, None, ())
@@ -101,7 +101,7 @@ def test_input_written_in_place_equals_make_input_of_the_letterbox(name, shape):
     """The SDK writes the resized image straight into the tensor: bit-identical to the padded canvas
     converted by make_input, for every layout, dtype and quantization, with any padding."""
     from yolopose._input import InputWriter
-    from yolopose.ops import QuantParams, letterbox_content
+    from yolopose.core.ops import QuantParams, letterbox_content
 
     layout, dtype, q, method = _PLANS[name]
     plan = _plan(layout, dtype, QuantParams(*q) if q else None)
@@ -176,7 +176,7 @@ class _no_opencv:
     def __enter__(self):
         import sys
 
-        self.mod = sys.modules["yolopose.ops.letterbox"]
+        self.mod = sys.modules["yolopose.core.ops.letterbox"]
         self.saved = self.mod._opencv_resizers
         self.mod._opencv_resizers = lambda: None
 

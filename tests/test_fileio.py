@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from yolopose.fileio import atomic_path, atomic_write_bytes, atomic_write_text, remove_stale_temp_files
+from yolopose.core.fileio import atomic_path, atomic_write_bytes, atomic_write_text, remove_stale_temp_files
 
 
 def test_atomic_write_replaces_content(tmp_path):
@@ -42,7 +42,7 @@ def test_stale_temp_files_of_the_target_are_removed_and_logged(tmp_path, caplog)
     ]
     for p in stale + keep:
         p.write_bytes(b"half a checkpoint")
-    with caplog.at_level(logging.WARNING, logger="yolopose.fileio"):
+    with caplog.at_level(logging.WARNING, logger="yolopose.core.fileio"):
         with atomic_path(target, suffix=".pt") as tmp:
             tmp.write_bytes(b"new")
     assert target.read_bytes() == b"new"
@@ -68,7 +68,7 @@ def test_kill_9_during_save_leaves_litter_that_the_next_save_removes(tmp_path):
     target = tmp_path / "last.pt"
     code = (
         "import os, signal, sys\n"
-        "from yolopose.fileio import atomic_path\n"
+        "from yolopose.core.fileio import atomic_path\n"
         "with atomic_path(sys.argv[1], suffix='.pt') as tmp:\n"
         "    tmp.write_bytes(b'x' * 1000)\n"
         "    os.kill(os.getpid(), signal.SIGKILL)\n"

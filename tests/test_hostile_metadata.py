@@ -1,5 +1,5 @@
 """Model metadata is untrusted input: every field is checked on load against the schema
-(``yolopose.metadata.FIELD_RULES``), and a bad value is a ``MetadataError`` naming the file and
+(``yolopose.core.metadata.FIELD_RULES``), and a bad value is a ``MetadataError`` naming the file and
 the field, through every engine and the CLI (issue 30, case 2)."""
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import _graphs as g
 import _hostile as h
 import _hostile_metadata as hm
 from yolopose import PoseEstimator
-from yolopose.errors import MetadataError
-from yolopose.metadata import FIELD_RULES, ModelMetadata
+from yolopose.core.errors import MetadataError
+from yolopose.core.metadata import FIELD_RULES, ModelMetadata
 
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402

@@ -13,8 +13,8 @@ import pytest
 import _graphs as g
 import _hostile as h
 from yolopose import PoseEstimator
-from yolopose.errors import ConfigError, ModelError
-from yolopose.metadata import METADATA_KEY
+from yolopose.core.errors import ConfigError, ModelError
+from yolopose.core.metadata import METADATA_KEY
 from yolopose.runtimes import load_runtime
 from yolopose.runtimes._engine import engine_message
 

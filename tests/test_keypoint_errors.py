@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from yolopose.keypoint_errors import FAR_OFF, keypoint_errors
-from yolopose.keypoints import COCO_FLIP_INDEX, COCO_KEYPOINT_NAMES
+from yolopose.core.keypoints import COCO_FLIP_INDEX, COCO_KEYPOINT_NAMES
 
 
 def _person(x0: float, y0: float, size: float) -> np.ndarray:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from yolopose import PoseEstimator
-from yolopose.errors import MetadataError, ModelError
+from yolopose.core.errors import MetadataError, ModelError
 from yolopose.layouts import LAYOUTS, LayoutExample, ModelFacts
 
 onnx = pytest.importorskip("onnx")
@@ -145,8 +145,8 @@ def test_a_layout_registered_from_outside_is_chosen(tmp_path):
     corner), score, keypoints, recognised by a property of its own."""
     from yolopose.layouts import OutputLayout, register_layout
     from yolopose.layouts.end2end import EndToEndLayout
-    from yolopose.metadata import ModelMetadata
-    from yolopose.ops import Candidates
+    from yolopose.core.metadata import ModelMetadata
+    from yolopose.core.ops import Candidates
 
     class CornerRows(OutputLayout):
         name = "corner-rows-test"
@@ -261,7 +261,7 @@ def test_end2end_is_read_from_the_models_own_metadata(tmp_path):
     bare = PoseEstimator(str(known_e2e(tmp_path, poses, props={}, name="bare")))
     assert bare.plan.output_layout.name == "end2end" and bare.metadata.num_keypoints == 17
     # yolopose metadata saying end2end
-    from yolopose.metadata import METADATA_KEY, ModelMetadata
+    from yolopose.core.metadata import METADATA_KEY, ModelMetadata
 
     meta = ModelMetadata(model="ours-e2e", imgsz=(64, 64), output_format="end2end")
     ours = PoseEstimator(str(known_e2e(tmp_path, poses, props={METADATA_KEY: meta.to_json()}, name="ours")))

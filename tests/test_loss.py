@@ -11,8 +11,8 @@ pytestmark = pytest.mark.torch
 
 from conftest import encode  # noqa: E402
 
-from yolopose.errors import ConfigError  # noqa: E402
-from yolopose.keypoints import COCO_OKS_SIGMAS  # noqa: E402
+from yolopose.core.errors import ConfigError  # noqa: E402
+from yolopose.core.keypoints import COCO_OKS_SIGMAS  # noqa: E402
 from yolopose.training.loss import LossHyp, PoseLoss, bbox_ciou, keypoint_l1_loss, keypoint_sigmas, oks_loss  # noqa: E402
 from yolopose.training.models import create_model  # noqa: E402
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from _batch_inputs import SAMPLES
-from yolopose.coco_eval import evaluate, load_ground_truth
-from yolopose.errors import DatasetError
+from yolopose.core.coco_eval import evaluate, load_ground_truth
+from yolopose.core.errors import DatasetError
 from yolopose.evaluate import coco_image_entries, evaluate_model
 
 hypothesis = pytest.importorskip("hypothesis")
@@ -249,7 +249,7 @@ def test_fuzz_coco_through_eval(kind, index, field_choice, value, drop):
     try:
         evaluate(gt, results, backend="numpy")
     except Exception as exc:  # refused with a typed error (results that no longer fit, keypoints missing...)
-        from yolopose.errors import ConfigError
+        from yolopose.core.errors import ConfigError
 
         assert isinstance(exc, (ConfigError, DatasetError)), repr(exc)
 

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from yolopose.errors import MetadataError
-from yolopose.metadata import ModelMetadata, OutputSpec
+from yolopose.core.errors import MetadataError
+from yolopose.core.metadata import ModelMetadata, OutputSpec
 
 P5_ANCHORS = [[10, 13, 16, 30, 33, 23], [30, 61, 62, 45, 59, 119], [116, 90, 156, 198, 373, 326]]
 

@@ -10,8 +10,8 @@ import pytest
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
-from yolopose.errors import ConfigError  # noqa: E402
-from yolopose.metadata import ModelMetadata  # noqa: E402
+from yolopose.core.errors import ConfigError  # noqa: E402
+from yolopose.core.metadata import ModelMetadata  # noqa: E402
 from yolopose.training.models import (  # noqa: E402
     ModelConfig,
     check_imgsz,

@@ -21,8 +21,8 @@ import pytest
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
-from yolopose.errors import CheckpointError  # noqa: E402
-from yolopose.ops import decode  # noqa: E402
+from yolopose.core.errors import CheckpointError  # noqa: E402
+from yolopose.core.ops import decode  # noqa: E402
 from yolopose.training.checkpoint import load_checkpoint, model_from_checkpoint  # noqa: E402
 from yolopose.training.models import to_nhwc_numpy  # noqa: E402
 from yolopose.training.official import (  # noqa: E402

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import _graphs as g
-from yolopose.ops import QuantParams, decode, decode_flat, dequantize, letterbox, quantize, quantize_pixels, scale_keypoints
+from yolopose.core.ops import QuantParams, decode, decode_flat, dequantize, letterbox, quantize, quantize_pixels, scale_keypoints
 
 
 def _levels(consts=None):
@@ -124,7 +124,7 @@ def test_encode_is_the_inverse_of_the_sdk_decode():
     """The helper the other tests rely on (``conftest.encode``), checked against the SDK's decode."""
     from conftest import encode
 
-    from yolopose.ops import decode
+    from yolopose.core.ops import decode
 
     stride, anchor, cell = 16, (30.0, 50.0), (2, 1)
     kp = np.array([[40.0, 20.0], [33.5, 30.25]])

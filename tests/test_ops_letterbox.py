@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from yolopose.errors import ImageError
-from yolopose.ops import letterbox
+from yolopose.core.errors import ImageError
+from yolopose.core.ops import letterbox
 
 
 @settings(max_examples=60, deadline=None)

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from yolopose.ops import batched_nms, box_iou, nms
+from yolopose.core.ops import batched_nms, box_iou, nms
 
 
 def reference_nms(boxes: np.ndarray, scores: np.ndarray, thr: float) -> np.ndarray:
@@ -134,7 +134,7 @@ def test_nms_rejects_bad_shapes(bad):
 
 
 def _cands(boxes, scores, class_ids=None):
-    from yolopose.ops import Candidates
+    from yolopose.core.ops import Candidates
 
     boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
     n = len(boxes)
@@ -144,7 +144,7 @@ def _cands(boxes, scores, class_ids=None):
 
 
 def test_select_detections_caps_candidates_and_results():
-    from yolopose.ops import select_detections
+    from yolopose.core.ops import select_detections
 
     boxes = [[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60], [100, 100, 120, 120], [200, 0, 210, 5]]
     scores = [0.9, 0.8, 0.7, 0.6, 0.5]
@@ -158,7 +158,7 @@ def test_select_detections_caps_candidates_and_results():
 
 
 def test_select_detections_is_per_class_and_cuts_ties_at_the_lower_index():
-    from yolopose.ops import select_detections
+    from yolopose.core.ops import select_detections
 
     same = [[0, 0, 10, 10]] * 2
     assert len(select_detections(_cands(same, [0.9, 0.8], [0, 1]), iou=0.5)) == 2  # other class: no suppression

@@ -15,8 +15,8 @@ import pytest
 
 import _disks
 from _batch_inputs import SAMPLES, make_archive
-from yolopose.errors import FolderInUseError, WriteError
-from yolopose.fileio import LOCK_NAME, atomic_dir, atomic_path, folder_lock, remove_stale_temp_dirs
+from yolopose.core.errors import FolderInUseError, WriteError
+from yolopose.core.fileio import LOCK_NAME, atomic_dir, atomic_path, folder_lock, remove_stale_temp_dirs
 
 CLI = [sys.executable, "-c", "from yolopose.cli import main; main()"]
 
@@ -91,7 +91,7 @@ def test_a_killed_jobs_part_temp_file_is_removed_by_resume_and_overwrite(archive
     assert _batch(str(archive), "--out", str(out)).returncode == 0
     for flag in ("--resume", "--overwrite"):
         part = out / "part-20240101000000-abcdef-00000.jsonl"  # another run id: the next run never writes it
-        writer = _hold(f"import time; from yolopose.fileio import atomic_path\n"
+        writer = _hold(f"import time; from yolopose.core.fileio import atomic_path\n"
                        f"with atomic_path({str(part)!r}, suffix='.jsonl') as tmp:\n"
                        f"    tmp.write_text('half a row'); print('ready', flush=True); time.sleep(600)")
         _kill(writer)
@@ -107,7 +107,7 @@ def test_a_live_writers_part_temp_file_is_left_alone(tmp_path):
 
     out = tmp_path / "out"
     out.mkdir()
-    writer = _hold(f"import time; from yolopose.fileio import atomic_path\n"
+    writer = _hold(f"import time; from yolopose.core.fileio import atomic_path\n"
                    f"with atomic_path({str(out / 'part-x-00000.jsonl')!r}, suffix='.jsonl') as tmp:\n"
                    f"    tmp.write_text('x'); print('ready', flush=True); time.sleep(600)")
     try:
@@ -118,7 +118,7 @@ def test_a_live_writers_part_temp_file_is_left_alone(tmp_path):
 
 
 def _killed_atomic_dir(dest: Path) -> Path:
-    writer = _hold(f"import time; from pathlib import Path; from yolopose.fileio import atomic_dir\n"
+    writer = _hold(f"import time; from pathlib import Path; from yolopose.core.fileio import atomic_dir\n"
                    f"with atomic_dir({str(dest)!r}) as tmp:\n"
                    f"    (tmp / 'model.xml').write_text('<half'); print('ready', flush=True); time.sleep(600)")
     _kill(writer)
@@ -132,7 +132,7 @@ def test_a_killed_atomic_dir_is_removed_by_the_next_save_of_the_same_target(tmp_
     dest = tmp_path / "exports" / "model_fp32_openvino"
     litter = _killed_atomic_dir(dest)
     other = _killed_atomic_dir(tmp_path / "exports" / "other_openvino")  # another target's: left alone
-    with caplog.at_level(logging.WARNING, logger="yolopose.fileio"):
+    with caplog.at_level(logging.WARNING, logger="yolopose.core.fileio"):
         with atomic_dir(dest) as tmp:
             (tmp / "model.xml").write_text("<whole/>")
     assert not litter.exists() and other.exists()
@@ -142,7 +142,7 @@ def test_a_killed_atomic_dir_is_removed_by_the_next_save_of_the_same_target(tmp_
 
 def test_a_running_atomic_dir_is_not_taken_for_litter(tmp_path):
     dest = tmp_path / "model_openvino"
-    writer = _hold(f"import time; from yolopose.fileio import atomic_dir\n"
+    writer = _hold(f"import time; from yolopose.core.fileio import atomic_dir\n"
                    f"with atomic_dir({str(dest)!r}) as tmp:\n"
                    f"    (tmp / 'a').write_text('x'); print('ready', flush=True); time.sleep(600)")
     try:

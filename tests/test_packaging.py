@@ -38,3 +38,22 @@ def test_console_scripts_point_at_importable_objects():
         if module.startswith(("yolopose.training", "yolopose.export")):
             pytest.importorskip("torch")
         assert callable(getattr(importlib.import_module(module), attr))
+
+
+def test_the_old_public_names_still_import():
+    """What the README and examples import keeps working after the base moved to yolopose.core:
+    ``yolopose.errors`` is the same module's classes, and the package's lazy names resolve."""
+    import yolopose
+    import yolopose.core.errors as core_errors
+    import yolopose.errors as errors
+
+    assert set(errors.__all__) == set(core_errors.__all__)
+    for name in core_errors.__all__:
+        assert getattr(errors, name) is getattr(core_errors, name)
+    from yolopose.core.images import load_image
+    from yolopose.core.metadata import ModelMetadata
+    from yolopose.core.results import Poses
+
+    assert (yolopose.Poses, yolopose.ModelMetadata, yolopose.load_image) == (Poses, ModelMetadata, load_image)
+    assert yolopose.PoseEstimator.__module__ == "yolopose.estimator"
+    assert yolopose.__version__ == tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]

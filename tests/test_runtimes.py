@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import _graphs as g
-from yolopose.errors import BackendNotAvailableError, ConfigError, DeviceNotAvailableError, MetadataError, ModelError
+from yolopose.core.errors import BackendNotAvailableError, ConfigError, DeviceNotAvailableError, MetadataError, ModelError
 from yolopose.runtimes import BackendSpec, backends_for, get_backend, list_backends, load_runtime, register_backend, select_backend
 from yolopose.runtimes import registry as registry_module
 

@@ -11,7 +11,7 @@ import pytest
 import _graphs as g
 import yolopose
 from yolopose import PoseEstimator, Poses
-from yolopose.errors import ConfigError, ModelError
+from yolopose.core.errors import ConfigError, ModelError
 
 FIX = g.FIXTURES
 pytest.importorskip("onnx")

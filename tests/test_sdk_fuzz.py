@@ -9,7 +9,7 @@ from hypothesis.extra import numpy as hnp
 
 import _graphs as g
 from yolopose import PoseEstimator
-from yolopose.errors import YoloPoseError
+from yolopose.core.errors import YoloPoseError
 
 pytest.importorskip("onnx")
 

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from PIL import Image
 
-from yolopose.errors import ImageError, YoloPoseError
-from yolopose.images import load_image
+from yolopose.core.errors import ImageError, YoloPoseError
+from yolopose.core.images import load_image
 
 
 def _save(tmp_path, im, name, **kw):

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from yolopose import Poses
-from yolopose.draw import confidence_color
-from yolopose.errors import ConfigError
+from yolopose.core.draw import confidence_color
+from yolopose.core.errors import ConfigError
 
 
 def _poses(n=3, k=17):

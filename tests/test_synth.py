@@ -8,7 +8,7 @@ from dataclasses import fields, replace
 import numpy as np
 import pytest
 
-from yolopose.keypoints import COCO_KEYPOINT_NAMES, COCO_SKELETON
+from yolopose.core.keypoints import COCO_KEYPOINT_NAMES, COCO_SKELETON
 from yolopose.training.synth import (POSE_LIMITS, Background, PersonState, Pose, Scene, render, render_figure,
                                      render_scene, sample_person, sample_pose, sample_scene, walking_pose,
                                      write_dataset)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from yolopose.errors import ConfigError, VideoError
+from yolopose.core.errors import ConfigError, VideoError
 from yolopose.tracking import (
     KalmanBoxFilter,
     KeypointSmoother,

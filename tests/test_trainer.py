@@ -11,7 +11,7 @@ pytestmark = pytest.mark.torch
 
 from click.testing import CliRunner  # noqa: E402
 
-from yolopose.errors import CheckpointError, ConfigError  # noqa: E402
+from yolopose.core.errors import CheckpointError, ConfigError  # noqa: E402
 from yolopose.training.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint  # noqa: E402
 from yolopose.training.cli import main as train_cli  # noqa: E402
 from yolopose.training.models import create_model  # noqa: E402

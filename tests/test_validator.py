@@ -12,7 +12,7 @@ pytestmark = pytest.mark.torch
 
 from conftest import encode  # noqa: E402
 
-from yolopose.ops import Candidates, LetterboxTransform  # noqa: E402
+from yolopose.core.ops import Candidates, LetterboxTransform  # noqa: E402
 from yolopose.training.data import build_dataset, collate  # noqa: E402
 from yolopose.training.models import create_model, get_config  # noqa: E402
 from yolopose.training.synth import write_dataset  # noqa: E402

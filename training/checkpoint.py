@@ -16,8 +16,8 @@ from typing import Any, Dict, Mapping, Optional, Tuple, Union
 import torch
 from torch import nn
 
-from yolopose.errors import CheckpointError, ConfigError
-from yolopose.fileio import atomic_path
+from yolopose.core.errors import CheckpointError, ConfigError
+from yolopose.core.fileio import atomic_path
 
 from .models import ModelConfig, YoloPoseModel, create_model
 

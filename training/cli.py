@@ -1,8 +1,8 @@
 """The ``yolopose-train`` command line."""
 from __future__ import annotations
 
-from yolopose import __version__
-from yolopose.cli.lazy import lazy_group
+from yolopose.core import __version__
+from yolopose.core.cli import lazy_group
 
 #: subcommand -> "module:attribute", imported only when that subcommand runs.
 COMMANDS: dict = {

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, List, Tuple
 
-from yolopose.registry import Registry
+from yolopose.core.registry import Registry
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import nn
@@ -66,7 +66,7 @@ def register_recipe(recipe: Int8Recipe, replace: bool = False) -> Int8Recipe:
 
 
 def get_recipe(name: str) -> Int8Recipe:
-    """The recipe registered as ``name`` (:class:`~yolopose.errors.ConfigError` lists the known ones)."""
+    """The recipe registered as ``name`` (:class:`~yolopose.core.errors.ConfigError` lists the known ones)."""
     return _RECIPES.get(name)
 
 

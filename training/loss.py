@@ -27,8 +27,8 @@ from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tup
 import torch
 from torch import nn
 
-from yolopose.errors import ConfigError
-from yolopose.keypoints import oks_sigmas
+from yolopose.core.errors import ConfigError
+from yolopose.core.keypoints import oks_sigmas
 
 __all__ = ["LossHyp", "PoseLoss", "LevelTargets", "bbox_ciou", "oks_loss", "keypoint_l1_loss", "keypoint_sigmas", "default_balance"]
 
@@ -93,7 +93,7 @@ def default_balance(num_levels: int) -> Tuple[float, ...]:
 
 
 def keypoint_sigmas(num_keypoints: int) -> torch.Tensor:
-    """OKS-loss sigmas (:func:`yolopose.keypoints.oks_sigmas`) as a float32 tensor."""
+    """OKS-loss sigmas (:func:`yolopose.core.keypoints.oks_sigmas`) as a float32 tensor."""
     return torch.tensor(oks_sigmas(num_keypoints), dtype=torch.float32)
 
 

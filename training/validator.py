@@ -1,9 +1,9 @@
-"""COCO validation of a pose model: the SDK's decode and NMS, then :mod:`yolopose.coco_eval`.
+"""COCO validation of a pose model: the SDK's decode and NMS, then :mod:`yolopose.core.coco_eval`.
 
 The steps are those of the SDK, so the numbers measure what users get: letterboxed batch ->
-:func:`~yolopose.training.models.predict_candidates` (``yolopose.ops.decode``) -> per image, the
-``max_nms`` best candidates -> per-class NMS -> ``max_det`` best (:func:`yolopose.ops.select_detections`) -> back to
-original pixels with the dataset's :class:`~yolopose.ops.LetterboxTransform` -> COCO results ->
+:func:`~yolopose.training.models.predict_candidates` (``yolopose.core.ops.decode``) -> per image, the
+``max_nms`` best candidates -> per-class NMS -> ``max_det`` best (:func:`yolopose.core.ops.select_detections`) -> back to
+original pixels with the dataset's :class:`~yolopose.core.ops.LetterboxTransform` -> COCO results ->
 keypoint (OKS) AP, AP50, AP75, APm, APl, AR and box AP.
 """
 from __future__ import annotations
@@ -17,9 +17,9 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from yolopose import coco_eval
-from yolopose.errors import DatasetError
-from yolopose.ops import Candidates, LetterboxTransform, select_detections
+from yolopose.core import coco_eval
+from yolopose.core.errors import DatasetError
+from yolopose.core.ops import Candidates, LetterboxTransform, select_detections
 
 from .models import predict_candidates
 
@@ -28,7 +28,7 @@ __all__ = ["ValidationResult", "Validator", "coco_results", "ground_truth_of"]
 
 @dataclass
 class ValidationResult:
-    """Metrics (see :mod:`yolopose.coco_eval`), the COCO result dicts, and how long it took."""
+    """Metrics (see :mod:`yolopose.core.coco_eval`), the COCO result dicts, and how long it took."""
 
     metrics: Dict[str, float]
     results: List[Dict[str, Any]] = field(default_factory=list)

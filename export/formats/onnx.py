@@ -11,9 +11,9 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, List, Optional, Sequence, Tuple
 
-from yolopose.errors import ExportError
-from yolopose.fileio import atomic_path
-from yolopose.metadata import METADATA_KEY
+from yolopose.core.errors import ExportError
+from yolopose.core.fileio import atomic_path
+from yolopose.core.metadata import METADATA_KEY
 
 from .._registry import Artifact, Format, register_format
 

@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, List
 
-from yolopose.fileio import atomic_dir
-from yolopose.metadata import METADATA_KEY
+from yolopose.core.fileio import atomic_dir
+from yolopose.core.metadata import METADATA_KEY
 
 from .._registry import Artifact, Format, register_format
 from ..scopes import nodes_in_modules
@@ -43,7 +43,7 @@ def _ignored_scope(job: "ExportJob", model):
     """NNCF's ``ignored_scope`` for the recipe's float layers: the names of their nodes in ``model``."""
     import nncf
 
-    from yolopose.errors import ExportError
+    from yolopose.core.errors import ExportError
 
     if not job.float_layers:
         return None

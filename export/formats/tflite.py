@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Dict, List, Tuple
 
 import numpy as np
 
-from yolopose.errors import ExportError
-from yolopose.fileio import atomic_path
-from yolopose.metadata import METADATA_KEY, ModelMetadata
+from yolopose.core.errors import ExportError
+from yolopose.core.fileio import atomic_path
+from yolopose.core.metadata import METADATA_KEY, ModelMetadata
 
 from .._registry import Artifact, Format, register_format
 

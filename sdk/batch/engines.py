@@ -11,7 +11,7 @@ import math
 import os
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
-from ..errors import BackendNotAvailableError, ConfigError
+from ..core.errors import BackendNotAvailableError, ConfigError
 from .predictor import BatchPredictor, PredictorConfig
 from .rows import Row
 from .sources import WorkItem

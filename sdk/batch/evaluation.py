@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-from ..errors import DatasetError
+from ..core.errors import DatasetError
 from .engines import get_engine
 from .predictor import PredictorConfig
 from .rows import row_poses

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
 
-from ..errors import ConfigError
+from ..core.errors import ConfigError
 from .engines import get_engine
 from .output import OutputFolder, PartWriter
 from .predictor import STAGES, PredictorConfig
@@ -93,8 +93,8 @@ def execute(
     """Run a batch job and return its :class:`BatchSummary` (see :func:`run` for the arguments).
 
     The output folder is held for the whole job: a second job on it fails at once with
-    :class:`~yolopose.errors.FolderInUseError`; one that cannot be written is a
-    :class:`~yolopose.errors.WriteError` naming it."""
+    :class:`~yolopose.core.errors.FolderInUseError`; one that cannot be written is a
+    :class:`~yolopose.core.errors.WriteError` naming it."""
     if resume and overwrite:
         raise ConfigError("resume and overwrite exclude each other")
     if int(batch_size) < 1 or int(threads_per_actor) < 1 or (actors is not None and int(actors) < 1):

@@ -1,6 +1,6 @@
 """Output folders of batch jobs: part files written atomically, resume keys, final assembly.
 
-A job writes ``DIR/part-<run>-<n>.<ext>`` files, each through :func:`yolopose.fileio.atomic_path`
+A job writes ``DIR/part-<run>-<n>.<ext>`` files, each through :func:`yolopose.core.fileio.atomic_path`
 (a killed job leaves only whole parts), and ``DIR/summary.json`` at the end. One job at a time
 owns ``DIR`` (:meth:`OutputFolder.lock`, a lock the OS drops when the job dies, however it dies);
 the next job in it removes the temporary part files a killed job left and logs them. Formats:
@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
-from ..errors import ConfigError, DatasetError
-from ..fileio import atomic_path, atomic_write_text, folder_lock, remove_stale_temps, temp_pattern, write_error
+from ..core.errors import ConfigError, DatasetError
+from ..core.fileio import atomic_path, atomic_write_text, folder_lock, remove_stale_temps, temp_pattern, write_error
 from .rows import Row, key, rows_to_arrow
 
 __all__ = ["FORMATS", "OutputFolder", "PartWriter", "read_rows"]
@@ -81,7 +81,7 @@ def _rounded(row: Row) -> Row:
 
 class _Coco(_Jsonl):
     def finish(self, folder: Path, rows: List[Row]) -> Path:
-        from ..keypoints import COCO_KEYPOINT_NAMES, COCO_SKELETON
+        from ..core.keypoints import COCO_KEYPOINT_NAMES, COCO_SKELETON
 
         images, annotations = [], []
         for image_id, row in enumerate(sorted(rows, key=key), 1):
@@ -144,8 +144,8 @@ class OutputFolder:
         return parts
 
     def lock(self) -> Any:
-        """Own the folder while the job runs (see :func:`yolopose.fileio.folder_lock`): a second
-        job fails at once with :class:`~yolopose.errors.FolderInUseError`."""
+        """Own the folder while the job runs (see :func:`yolopose.core.fileio.folder_lock`): a second
+        job fails at once with :class:`~yolopose.core.errors.FolderInUseError`."""
         return folder_lock(self.path, "yolopose batch job")
 
     def prepare(self, resume: bool, overwrite: bool) -> Set[Tuple[str, int]]:

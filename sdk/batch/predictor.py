@@ -16,7 +16,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..core.errors import ConfigError
 from .rows import VIDEO_ENDED, Row, error_row, pose_row
 from .sources import WorkItem
 
@@ -206,7 +206,7 @@ class BatchPredictor:
 def _describe(exc: BaseException, source: str = "") -> str:
     """The error column's text, naming ``source`` when the message does not (our errors usually
     name the file; a missing engine or a foreign exception does not)."""
-    from ..errors import YoloPoseError
+    from ..core.errors import YoloPoseError
 
     text = str(exc) if isinstance(exc, YoloPoseError) else f"{type(exc).__name__}: {exc}"
     if source and source not in text and os.path.basename(source) not in text:

@@ -25,7 +25,7 @@ from typing import Any, Dict, Mapping, Sequence
 
 import numpy as np
 
-from ..results import Poses
+from ..core.results import Poses
 
 __all__ = ["COLUMNS", "VIDEO_ENDED", "WHOLE_VIDEO", "arrow_schema", "error_row", "key", "pose_row", "row_poses",
            "rows_to_arrow"]

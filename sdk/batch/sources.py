@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Sequence, Tuple
 
-from ..errors import ConfigError
-from ..images import IMAGE_SUFFIXES
+from ..core.errors import ConfigError
+from ..core.images import IMAGE_SUFFIXES
 
 __all__ = ["LIST_SUFFIXES", "VIDEO_FILE_SUFFIXES", "WorkItem", "expand_sources", "with_resume"]
 
@@ -91,7 +91,7 @@ def _expand_one(source: str, allow_lists: bool) -> List[Path]:
 
 def expand_sources(sources: Iterable[str]) -> List[WorkItem]:
     """SOURCE arguments -> work items (see the module docstring). Raises
-    :class:`~yolopose.errors.ConfigError` when nothing is named or a pattern matches nothing."""
+    :class:`~yolopose.core.errors.ConfigError` when nothing is named or a pattern matches nothing."""
     items: List[WorkItem] = []
     seen = set()
     for source in sources:

@@ -12,7 +12,7 @@ from typing import Tuple, Union
 
 from PIL import Image, ImageDraw, ImageFont
 
-from ..fileio import atomic_write_bytes
+from ..core.fileio import atomic_write_bytes
 from .measurements import BenchReport
 
 __all__ = ["render_chart", "save_chart"]

@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence, Tupl
 
 import numpy as np
 
-from ..errors import ConfigError, YoloPoseError
+from ..core.errors import ConfigError, YoloPoseError
 from .memory import PeakMemory, rss_bytes
 from .measurements import DECODE, STAGES, BenchReport, MemoryUsage, ModelBenchmark
 from .stats import summarize
@@ -186,10 +186,10 @@ def time_pipeline(
 
 def _file_decoder(pipeline: Any, image: Any) -> Optional[Callable[[], Any]]:
     """For an image path: a call that decodes it as the pipeline's preprocess does (reduced for a
-    large JPEG, see :func:`yolopose.images.open_image_fit`); None for arrays."""
+    large JPEG, see :func:`yolopose.core.images.open_image_fit`); None for arrays."""
     if not isinstance(image, (str, os.PathLike)):
         return None
-    from ..images import open_image, open_image_fit
+    from ..core.images import open_image, open_image_fit
 
     fit = getattr(pipeline, "input_size", None)
     if fit is None:
@@ -225,7 +225,7 @@ def benchmark_model(
 ) -> ModelBenchmark:
     """Load ``spec``, time it on ``image`` and measure its memory; never raises YoloPoseError.
 
-    A model that cannot be loaded or run (a :class:`~yolopose.errors.YoloPoseError`) is returned
+    A model that cannot be loaded or run (a :class:`~yolopose.core.errors.YoloPoseError`) is returned
     with ``error`` set, so that one bad variant does not end a comparison.
     """
     if warmup < 0 or runs < 1:
@@ -326,7 +326,7 @@ def run_benchmarks(
         image = synthetic_image()
         image_label = image_label or "synthetic 1280x720 scene"
     if isinstance(image, (str, os.PathLike)):
-        from ..images import open_image
+        from ..core.images import open_image
 
         shape = open_image(image).shape  # a clear error now for an unreadable file
         image_label = image_label or os.fspath(image)

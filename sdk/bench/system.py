@@ -5,7 +5,7 @@ import os
 import platform
 from typing import Any, Dict, Optional
 
-from ..cpu import cpu_features, cpu_model
+from ..core.cpu import cpu_features, cpu_model
 
 __all__ = ["system_info", "package_versions", "cpu_model", "cpu_features"]
 

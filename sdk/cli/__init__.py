@@ -1,8 +1,8 @@
 """The ``yolopose`` command line (SDK only: never imports torch)."""
 from __future__ import annotations
 
-from .. import __version__
-from .lazy import lazy_group
+from ..core import __version__
+from ..core.cli import lazy_group
 
 #: subcommand -> "module:attribute", imported only when that subcommand runs.
 COMMANDS: dict = {

@@ -43,7 +43,7 @@ def batch(sources: Sequence[str], model: Optional[str], out: str, fmt: str, engi
       yolopose batch s3_mount/ --address auto --actors 40 --out /shared/poses
     """
     from yolopose.batch import execute
-    from yolopose.errors import YoloPoseError
+    from yolopose.core.errors import YoloPoseError
 
     try:
         summary = execute(sources, out, model, format=fmt, engine=engine, every=every, resume=resume,

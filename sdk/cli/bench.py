@@ -76,8 +76,8 @@ def bench(
     from .._assets import default_model_path, resolve_bundled
     from .._progress import progress_bar
     from ..bench import expand_specs, format_report, run_benchmarks, save_chart
-    from ..errors import YoloPoseError
-    from ..fileio import atomic_write_text
+    from ..core.errors import YoloPoseError
+    from ..core.fileio import atomic_write_text
 
     try:
         if not models:  # the bundled default, for each --backend asked for

@@ -64,10 +64,10 @@ def eval_command(
       yolopose eval s6_int8.tflite --data person_keypoints_val2017.json --images val2017/ --json dets.json
       yolopose eval model.onnx --data val.json --images val/ --keypoint-errors   # which keypoints cost AP
     """
-    from ..coco_eval import format_metrics
-    from ..errors import YoloPoseError
+    from ..core.coco_eval import format_metrics
+    from ..core.errors import YoloPoseError
     from ..evaluate import evaluate_model
-    from ..fileio import atomic_write_text, check_writable
+    from ..core.fileio import atomic_write_text, check_writable
 
     try:
         for path, what in ((json_path, "detections"), (metrics_path, "metrics")):

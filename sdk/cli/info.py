@@ -41,7 +41,7 @@ def info(model: Optional[str], backend: str, as_json: bool) -> None:
     from yolopose._assets import default_model_path, resolve_bundled
     from yolopose._plan import ModelPlan
     from yolopose.bench.runner import _artifact_size as artifact_size  # all files of the artifact, as bench counts them
-    from yolopose.errors import BackendNotAvailableError, YoloPoseError
+    from yolopose.core.errors import BackendNotAvailableError, YoloPoseError
     from yolopose.runtimes import load_runtime, resolve_model_path
 
     try:

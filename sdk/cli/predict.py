@@ -12,7 +12,7 @@ __all__ = ["predict"]
 
 
 def _expand(sources: Sequence[str]) -> List[Path]:
-    from yolopose.images import IMAGE_SUFFIXES
+    from yolopose.core.images import IMAGE_SUFFIXES
 
     files: List[Path] = []
     for s in sources:
@@ -62,10 +62,10 @@ def predict(
     """Find people and their keypoints in SOURCES (image files or folders of images)."""
     from yolopose._demo_notice import demo_notice
     from yolopose._progress import progress_bar
-    from yolopose.errors import ImageError, YoloPoseError
+    from yolopose.core.errors import ImageError, YoloPoseError
     from yolopose.estimator import PoseEstimator
-    from yolopose.fileio import atomic_write_bytes, atomic_write_text, check_writable
-    from yolopose.images import load_image
+    from yolopose.core.fileio import atomic_write_bytes, atomic_write_text, check_writable
+    from yolopose.core.images import load_image
 
     files = _expand(sources)
     if not files:

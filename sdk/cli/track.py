@@ -59,7 +59,7 @@ def track(
     reported and the exit code is 1."""
     from yolopose._demo_notice import DEMO_NOTICE
     from yolopose._progress import progress_bar
-    from yolopose.errors import YoloPoseError
+    from yolopose.core.errors import YoloPoseError
     from yolopose.estimator import PoseEstimator
     from yolopose.tracking import PoseTracker
     from yolopose.video import FpsMeter, FrameError, VideoSource, VideoWriter, draw_fps, predict_frames

@@ -4,12 +4,12 @@ A layout is an :class:`~yolopose.layouts.base.OutputLayout` subclass with one sm
 
 - ``match(model) -> layout | None``: is this model (:class:`~yolopose.layouts.base.ModelFacts`:
   its embedded yolopose metadata, other tools' key/value metadata, its tensor shapes) one of mine?
-  The layout returned holds the :class:`~yolopose.metadata.ModelMetadata` the SDK runs with and
+  The layout returned holds the :class:`~yolopose.core.metadata.ModelMetadata` the SDK runs with and
   which engine outputs it reads (``used``). ``None`` lets the next layout try; a model whose own
-  metadata names this layout but whose outputs do not fit is a :class:`~yolopose.errors.ModelError`.
+  metadata names this layout but whose outputs do not fit is a :class:`~yolopose.core.errors.ModelError`.
 - ``arrange(outputs)``: the used engine outputs (float32) -> the arrays ``PoseEstimator.infer``
   returns (batch first);
-- ``decode(arrays, conf)``: those arrays -> one :class:`~yolopose.ops.Candidates` per image;
+- ``decode(arrays, conf)``: those arrays -> one :class:`~yolopose.core.ops.Candidates` per image;
 - ``nms``: whether the candidates still need non-maximum suppression;
 - ``example()``: a tiny model of the layout (outputs, metadata, the poses in it) that the
   registry's contract test (``tests/test_layouts.py``) runs through a real engine.
@@ -32,8 +32,8 @@ from __future__ import annotations
 
 from typing import Type
 
-from ..errors import MetadataError
-from ..registry import Registry
+from ..core.errors import MetadataError
+from ..core.registry import Registry
 from .base import LayoutExample, ModelFacts, OutputLayout
 
 __all__ = ["LAYOUTS", "LayoutExample", "ModelFacts", "OutputLayout", "choose_layout", "register_layout"]

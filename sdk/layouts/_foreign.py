@@ -1,6 +1,6 @@
 """Reading other tools' key/value metadata (e.g. Ultralytics' ONNX ``metadata_props``: ``imgsz``,
 ``names``, ``kpt_shape``, ``end2end``, ``task``, written as JSON or Python literals) into the
-:class:`~yolopose.metadata.ModelMetadata` the SDK runs with."""
+:class:`~yolopose.core.metadata.ModelMetadata` the SDK runs with."""
 from __future__ import annotations
 
 import ast
@@ -8,11 +8,11 @@ import json
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Tuple
 
-from .._schema import FieldError, Int
-from ..errors import MetadataError
-from ..keypoints import COCO_FLIP_INDEX, COCO_KEYPOINT_NAMES, COCO_SKELETON
-from ..metadata import ModelMetadata
-from ..limits import MAX_SIDE
+from ..core._schema import FieldError, Int
+from ..core.errors import MetadataError
+from ..core.keypoints import COCO_FLIP_INDEX, COCO_KEYPOINT_NAMES, COCO_SKELETON
+from ..core.metadata import ModelMetadata
+from ..core.limits import MAX_SIDE
 from .base import ModelFacts
 
 __all__ = ["literal", "keypoint_fields", "declared_kpt_shape", "declared_num_classes", "declared_end2end", "foreign_metadata"]

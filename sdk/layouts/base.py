@@ -9,9 +9,9 @@ from typing import Any, ClassVar, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..errors import ConfigError, MetadataError
-from ..metadata import ModelMetadata
-from ..ops.decode import Candidates
+from ..core.errors import ConfigError, MetadataError
+from ..core.metadata import ModelMetadata
+from ..core.ops.decode import Candidates
 
 __all__ = ["LayoutExample", "ModelFacts", "OutputLayout", "input_layout_of"]
 

@@ -13,9 +13,9 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
-from ..errors import ModelError
-from ..ops.decode import Candidates
-from ..ops.decode_flat import decode_flat
+from ..core.errors import ModelError
+from ..core.ops.decode import Candidates
+from ..core.ops.decode_flat import decode_flat
 from ._foreign import declared_end2end, declared_kpt_shape, declared_num_classes, foreign_metadata
 from .base import LayoutExample, ModelFacts, OutputLayout
 

@@ -19,10 +19,10 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..errors import ModelError
-from ..metadata import ModelMetadata
-from ..ops.decode import Candidates, decode
-from ..ops.decode_flat import decode_flat
+from ..core.errors import ModelError
+from ..core.metadata import ModelMetadata
+from ..core.ops.decode import Candidates, decode
+from ..core.ops.decode_flat import decode_flat
 from ._foreign import keypoint_fields
 from .base import LayoutExample, ModelFacts, OutputLayout
 

@@ -1,6 +1,6 @@
 """yolopose's own exports: per level three raw head tensors ``det``, ``kpt_xy``, ``kpt_conf``
 (NHWC or NCHW, matched by shape against the metadata; names are a hint), decoded by
-:func:`yolopose.ops.decode` (the paper's formulas, see :mod:`yolopose.metadata` for the contract)."""
+:func:`yolopose.core.ops.decode` (the paper's formulas, see :mod:`yolopose.core.metadata` for the contract)."""
 from __future__ import annotations
 
 import math
@@ -8,9 +8,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..errors import ModelError
-from ..metadata import METADATA_KEY, OUTPUT_KINDS, ModelMetadata
-from ..ops.decode import Candidates, decode
+from ..core.errors import ModelError
+from ..core.metadata import METADATA_KEY, OUTPUT_KINDS, ModelMetadata
+from ..core.ops.decode import Candidates, decode
 from .base import LayoutExample, ModelFacts, OutputLayout
 
 __all__ = ["RawLayout"]

@@ -11,7 +11,7 @@ from typing import Tuple
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..core.errors import ConfigError
 
 __all__ = ["linear_sum_assignment", "greedy_assignment"]
 

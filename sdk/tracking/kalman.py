@@ -10,7 +10,7 @@ from typing import Tuple
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..core.errors import ConfigError
 
 __all__ = ["KalmanBoxFilter", "xyxy_to_cxcywh", "cxcywh_to_xyxy"]
 

@@ -10,7 +10,7 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..core.errors import ConfigError
 from .assignment import linear_sum_assignment
 from .similarity import box_iou
 

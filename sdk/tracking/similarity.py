@@ -5,8 +5,8 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..keypoints import oks_sigmas
-from ..ops import box_iou
+from ..core.keypoints import oks_sigmas
+from ..core.ops import box_iou
 
 __all__ = ["box_iou", "oks_matrix", "oks_pairs"]
 

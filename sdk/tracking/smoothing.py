@@ -21,7 +21,7 @@ from typing import Optional, Union
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..core.errors import ConfigError
 
 __all__ = ["OneEuroFilter", "KeypointSmoother"]
 

@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING, Any, Dict, List, Union
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..core.errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image
 
-    from ..results import Poses
+    from ..core.results import Poses
 
 __all__ = ["TrackedPoses"]
 
@@ -88,7 +88,7 @@ class TrackedPoses:
 
     def to_poses(self) -> "Poses":
         """The same people as a :class:`yolopose.Poses` (without ids)."""
-        from ..results import Poses
+        from ..core.results import Poses
 
         return Poses(self.boxes, self.scores, self.keypoints)
 
@@ -97,7 +97,7 @@ class TrackedPoses:
         (``#<id>``, colour by id) above their box; returns an RGB PIL image."""
         from PIL import ImageDraw, ImageFont
 
-        from ..draw import draw_poses
+        from ..core.draw import draw_poses
 
         canvas = draw_poses(image, self.to_poses(), boxes=boxes, kpt_threshold=kpt_threshold, bgr=bgr)
         draw = ImageDraw.Draw(canvas)

@@ -21,7 +21,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..core.errors import ConfigError
 from .assignment import linear_sum_assignment
 from .kalman import KalmanBoxFilter, xyxy_to_cxcywh
 from .similarity import box_iou, oks_matrix

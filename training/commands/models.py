@@ -62,7 +62,7 @@ def models(imgsz: int, as_json: bool, names: tuple) -> None:
 
     GMACs are multiply-accumulates of conv and linear layers with batch norm folded, batch 1.
     """
-    from yolopose.errors import ConfigError
+    from yolopose.core.errors import ConfigError
     from yolopose.training.models import get_config, list_models
 
     try:

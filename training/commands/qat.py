@@ -36,7 +36,7 @@ def qat(weights: str, data: str, epochs: int, imgsz: Optional[int], batch: int, 
     import torch
     from torch.utils.data import DataLoader
 
-    from yolopose.errors import YoloPoseError
+    from yolopose.core.errors import YoloPoseError
     from yolopose.training.checkpoint import load_checkpoint, model_from_checkpoint
     from yolopose.training.loss import LossHyp
     from yolopose.training.qat import QATSettings, build_quant_graph, qat_finetune, save_qat_checkpoint

@@ -64,7 +64,7 @@ def train(
 ) -> None:
     """Train YOLO-Pose on a keypoint dataset; multi-process with
     `torchrun --nproc_per_node N $(which yolopose-train) train ...`."""
-    from yolopose.errors import YoloPoseError
+    from yolopose.core.errors import YoloPoseError
     from yolopose.training.trainer import TrainConfig
     from yolopose.training.trainer import train as run_training
 

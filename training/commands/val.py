@@ -36,8 +36,8 @@ def val(
 ) -> None:
     """Validate a checkpoint: keypoint AP, AP50, AP75, APm, APl, AR (OKS) and box AP, with the
     SDK's decode and NMS and pycocotools."""
-    from yolopose.errors import YoloPoseError
-    from yolopose.fileio import atomic_write_text
+    from yolopose.core.errors import YoloPoseError
+    from yolopose.core.fileio import atomic_write_text
     from yolopose.training.checkpoint import model_from_checkpoint
     from yolopose.training.trainer.config import default_workers
     from yolopose.training.trainer.distributed import select_device, set_threads

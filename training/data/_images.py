@@ -6,8 +6,8 @@ from typing import Tuple
 
 from PIL import Image
 
-from yolopose.errors import ImageError
-from yolopose.images import IMAGE_FORMATS, IMAGE_SUFFIXES, open_image
+from yolopose.core.errors import ImageError
+from yolopose.core.images import IMAGE_FORMATS, IMAGE_SUFFIXES, open_image
 
 __all__ = ["IMAGE_SUFFIXES", "read_image", "image_size"]
 
@@ -18,7 +18,7 @@ read_image = open_image
 def image_size(path: Path, decode: bool = False) -> Tuple[int, int]:
     """``(height, width)`` after EXIF orientation; reads only the header unless ``decode``.
 
-    Raises :class:`~yolopose.errors.ImageError` naming the file when it cannot be read.
+    Raises :class:`~yolopose.core.errors.ImageError` naming the file when it cannot be read.
     """
     if decode:
         return read_image(path).shape[:2]

@@ -1,7 +1,7 @@
 """Training augmentation (YOLOv5's, as the paper trains): mosaic, random affine, HSV, left-right flip, letterbox.
 
 numpy + Pillow only. Coordinates are continuous pixels (the image spans ``[0, W] x [0, H]``), the
-convention of Pillow's resize/affine and of :class:`yolopose.ops.LetterboxTransform`. Keypoints
+convention of Pillow's resize/affine and of :class:`yolopose.core.ops.LetterboxTransform`. Keypoints
 that leave the image get ``v = 0`` and ``x = y = 0``.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 from PIL import Image
 
-from yolopose.ops import LetterboxTransform, letterbox
+from yolopose.core.ops import LetterboxTransform, letterbox
 
 __all__ = ["AugmentHyp", "Labels", "resize_long_side", "letterbox_with_labels", "mosaic4", "random_affine",
            "augment_hsv", "flip_lr", "PAD_VALUE"]
@@ -114,7 +114,7 @@ def resize_long_side(image: np.ndarray, labels: Labels, size: int) -> Tuple[np.n
 
 
 def letterbox_with_labels(image: np.ndarray, labels: Labels, size: int) -> Tuple[np.ndarray, Labels, LetterboxTransform]:
-    """The SDK's :func:`yolopose.ops.letterbox` applied to an image and its labels."""
+    """The SDK's :func:`yolopose.core.ops.letterbox` applied to an image and its labels."""
     out, t = letterbox(image, size)
     return out, labels.scaled(t.scale, t.scale, t.pad_x, t.pad_y), t
 

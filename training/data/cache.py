@@ -13,7 +13,7 @@ from typing import Iterable, List, Optional, Tuple
 
 import numpy as np
 
-from yolopose.fileio import atomic_path
+from yolopose.core.fileio import atomic_path
 
 from .records import ImageRecord
 

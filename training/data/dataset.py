@@ -3,7 +3,7 @@
 Items are ``(image, targets, info)``: ``image`` a ``3xHxW`` uint8 tensor (RGB, letterboxed or
 augmented to ``imgsz``), ``targets`` a float32 ``(n, 6 + 3K)`` tensor ``0, class, cx, cy, w, h,
 x1, y1, v1, ...`` normalised by the network input size, and ``info`` a dict with ``path``,
-``image_id``, ``orig_shape`` (h, w) and ``transform`` (the :class:`~yolopose.ops.LetterboxTransform`
+``image_id``, ``orig_shape`` (h, w) and ``transform`` (the :class:`~yolopose.core.ops.LetterboxTransform`
 from original pixels to network input; identity for augmented training items).
 """
 from __future__ import annotations
@@ -16,9 +16,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from yolopose.errors import DatasetError, ImageError
-from yolopose.keypoints import COCO_KEYPOINT_NAMES, COCO_SKELETON
-from yolopose.ops import LetterboxTransform
+from yolopose.core.errors import DatasetError, ImageError
+from yolopose.core.keypoints import COCO_KEYPOINT_NAMES, COCO_SKELETON
+from yolopose.core.ops import LetterboxTransform
 
 from ._images import read_image
 from .augment import (AugmentHyp, Labels, augment_hsv, flip_lr, letterbox_with_labels, mosaic4, random_affine,

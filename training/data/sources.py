@@ -5,9 +5,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, List, Optional, Tuple, Union
 
-from yolopose._schema import Bool, FieldError, Int, Seq, Str
-from yolopose.errors import DatasetError
-from yolopose.keypoints import COCO_FLIP_INDEX, NUM_COCO_KEYPOINTS
+from yolopose.core._schema import Bool, FieldError, Int, Seq, Str
+from yolopose.core.errors import DatasetError
+from yolopose.core.keypoints import COCO_FLIP_INDEX, NUM_COCO_KEYPOINTS
 
 from .cache import cache_path, fingerprint, load_cache, save_cache
 from .coco import load_coco_records

@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from yolopose.errors import DatasetError, ImageError
+from yolopose.core.errors import DatasetError, ImageError
 
 from ._images import IMAGE_SUFFIXES, image_size
 from .records import ImageRecord, SkipLog, keypoint_problem

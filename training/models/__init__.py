@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Optional, Union
 
-from yolopose.errors import ConfigError
+from yolopose.core.errors import ConfigError
 
 from .config import ModelConfig, get_config, list_models, register_model
 from .inference import model_metadata, predict_candidates, to_nhwc_numpy

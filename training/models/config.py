@@ -23,8 +23,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from yolopose.errors import ConfigError
-from yolopose.registry import Registry
+from yolopose.core.errors import ConfigError
+from yolopose.core.registry import Registry
 
 __all__ = ["ModelConfig", "ACTIVATIONS", "HEAD_LAYOUTS", "STEMS", "get_config", "list_models", "register_model"]
 

@@ -1,5 +1,5 @@
 """From raw model outputs to what the SDK understands: NHWC numpy arrays, decoded candidates
-(with the SDK's one :func:`yolopose.ops.decode`), and the artifact metadata."""
+(with the SDK's one :func:`yolopose.core.ops.decode`), and the artifact metadata."""
 from __future__ import annotations
 
 import math
@@ -8,9 +8,9 @@ from typing import Any, List, Sequence, Tuple, Union
 import numpy as np
 import torch
 
-from yolopose.keypoints import COCO_FLIP_INDEX, COCO_KEYPOINT_NAMES, COCO_SKELETON, NUM_COCO_KEYPOINTS
-from yolopose.metadata import OUTPUT_KINDS, ModelMetadata, OutputSpec
-from yolopose.ops import Candidates, decode
+from yolopose.core.keypoints import COCO_FLIP_INDEX, COCO_KEYPOINT_NAMES, COCO_SKELETON, NUM_COCO_KEYPOINTS
+from yolopose.core.metadata import OUTPUT_KINDS, ModelMetadata, OutputSpec
+from yolopose.core.ops import Candidates, decode
 
 from .network import LevelOutput, YoloPoseModel, check_imgsz
 
@@ -21,7 +21,7 @@ NumpyLevel = Tuple[np.ndarray, np.ndarray, np.ndarray]
 
 def to_nhwc_numpy(raw: Sequence[LevelOutput]) -> List[NumpyLevel]:
     """Per level ``(det, kpt_xy, kpt_conf)`` NCHW tensors -> float32 NHWC numpy arrays (the layout
-    of exported artifacts and of :func:`yolopose.ops.decode`)."""
+    of exported artifacts and of :func:`yolopose.core.ops.decode`)."""
     return [
         tuple(t.detach().permute(0, 2, 3, 1).float().cpu().numpy() for t in level)  # type: ignore[misc]
         for level in raw
@@ -31,7 +31,7 @@ def to_nhwc_numpy(raw: Sequence[LevelOutput]) -> List[NumpyLevel]:
 @torch.no_grad()
 def predict_candidates(model: YoloPoseModel, x: torch.Tensor, conf_threshold: float = 0.001) -> List[Candidates]:
     """Run ``model`` on ``x`` ``(B, 3, H, W)`` and decode with the SDK's decode: one
-    :class:`~yolopose.ops.Candidates` per image (network-input pixels, before NMS).
+    :class:`~yolopose.core.ops.Candidates` per image (network-input pixels, before NMS).
 
     The model's train/eval mode is left as it is (validation passes an eval-mode model).
     """
@@ -49,7 +49,7 @@ def output_names(strides: Sequence[int]) -> List[Tuple[int, str, str]]:
 
 
 def model_metadata(model: YoloPoseModel, imgsz: Union[int, Sequence[int]], **fields: Any) -> ModelMetadata:
-    """The :class:`~yolopose.metadata.ModelMetadata` of ``model`` at input size ``imgsz``
+    """The :class:`~yolopose.core.metadata.ModelMetadata` of ``model`` at input size ``imgsz``
     (int or ``(h, w)``); ``fields`` override or add metadata fields (precision, version, ...)."""
     hw = check_imgsz(imgsz, model.max_stride)
     k = model.num_keypoints

@@ -3,7 +3,7 @@
 
 ``model(x)`` returns, per output level, ``(det, kpt_xy, kpt_conf)`` NCHW tensors (raw logits /
 offsets, channels anchor-major) in training, validation and export alike; decoding lives in
-:mod:`yolopose.ops.decode` (see :func:`yolopose.training.models.predict_candidates`).
+:mod:`yolopose.core.ops.decode` (see :func:`yolopose.training.models.predict_candidates`).
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Dict, List, Sequence, Tuple, Union
 import torch
 from torch import nn
 
-from yolopose.errors import ConfigError
+from yolopose.core.errors import ConfigError
 
 from ._layers import C3, SPP, STEM_MODULES, ConvBNAct, DWConvBNAct
 from .config import ModelConfig

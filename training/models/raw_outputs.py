@@ -8,7 +8,7 @@ from typing import List, Sequence, Tuple
 import torch
 from torch import nn
 
-from yolopose.metadata import OUTPUT_KINDS
+from yolopose.core.metadata import OUTPUT_KINDS
 
 __all__ = ["RawOutputs", "levels_from_flat", "INPUT_LAYOUTS"]
 

@@ -28,7 +28,7 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 
-from yolopose.errors import CheckpointError
+from yolopose.core.errors import CheckpointError
 from yolopose.training.models import ModelConfig, get_config, list_models
 
 from .reader import OfficialWeights

@@ -1,7 +1,7 @@
 """Every tensor of an official checkpoint, renamed (and for the head, re-sliced) to our names.
 
 The mapping is exact: each official tensor must be used and each of our tensors produced once,
-with equal shapes; anything else is a :class:`~yolopose.errors.CheckpointError` listing the
+with equal shapes; anything else is a :class:`~yolopose.core.errors.CheckpointError` listing the
 offending names, never a silent skip. Two places need more than a rename:
 
 - the Focus stem: their space-to-depth puts the pixel phases (row, column) in the order (0,0),
@@ -18,7 +18,7 @@ from typing import Dict, List, Mapping, Tuple
 
 import torch
 
-from yolopose.errors import CheckpointError
+from yolopose.core.errors import CheckpointError
 from yolopose.training.models import ModelConfig
 from yolopose.training.models.network import official_channel_sources
 

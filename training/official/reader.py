@@ -8,7 +8,7 @@ classes and runs their code. Here nothing from the file runs: the file is read w
 blocks, ``models.yolo.Model``/``Detect``, torch ``nn`` modules, numpy scalars and arrays) is mapped
 to an inert placeholder of ours that only records the pickled attributes. Any other global, and
 any ``__reduce__`` payload, is refused by torch's restricted unpickler and reported as
-:class:`~yolopose.errors.CheckpointError`. A plain ``state_dict`` saved from their model is read too.
+:class:`~yolopose.core.errors.CheckpointError`. A plain ``state_dict`` saved from their model is read too.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 import numpy as np
 import torch
 
-from yolopose.errors import CheckpointError
+from yolopose.core.errors import CheckpointError
 
 __all__ = ["OfficialObject", "OfficialWeights", "read_official", "official_globals_in", "OFFICIAL_CLASS_NAMES"]
 

@@ -15,7 +15,7 @@ from torchao.quantization.pt2e import move_exported_model_to_eval, move_exported
 from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e, prepare_qat_pt2e
 
 from ..models.raw_outputs import RawOutputs
-from yolopose.ops import as_hw
+from yolopose.core.ops import as_hw
 
 from ._fold import int8_ready
 from .quantizer import Int8Quantizer

@@ -12,7 +12,7 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 from torch import nn
 
-from yolopose.errors import CheckpointError, ConfigError
+from yolopose.core.errors import CheckpointError, ConfigError
 
 from ..checkpoint import load_checkpoint, save_checkpoint
 from ..models import ModelConfig, create_model

@@ -7,7 +7,7 @@ from typing import Any, Dict, List, Sequence, Tuple
 import numpy as np
 from PIL import Image, ImageDraw
 
-from yolopose.keypoints import COCO_SKELETON
+from yolopose.core.keypoints import COCO_SKELETON
 
 __all__ = ["draw_annotations", "preview_grid"]
 

@@ -10,8 +10,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import numpy as np
 from PIL import Image
 
-from yolopose.fileio import atomic_path, atomic_write_bytes, atomic_write_text
-from yolopose.keypoints import COCO_FLIP_INDEX, COCO_KEYPOINT_NAMES, COCO_SKELETON
+from yolopose.core.fileio import atomic_path, atomic_write_bytes, atomic_write_text
+from yolopose.core.keypoints import COCO_FLIP_INDEX, COCO_KEYPOINT_NAMES, COCO_SKELETON
 
 from .preview import preview_grid
 from .scene import render_scene

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional
 
-from yolopose.errors import ConfigError
+from yolopose.core.errors import ConfigError
 
 __all__ = ["TrainConfig", "default_workers"]
 

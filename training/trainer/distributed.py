@@ -14,7 +14,7 @@ from typing import Dict, Mapping, Optional
 import torch
 import torch.distributed as dist
 
-from yolopose.errors import ConfigError, DeviceNotAvailableError
+from yolopose.core.errors import ConfigError, DeviceNotAvailableError
 
 __all__ = ["DistContext", "init_distributed", "select_device", "reduce_mean", "set_threads", "shutdown"]
 

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler
 
-from yolopose.errors import YoloPoseError
+from yolopose.core.errors import YoloPoseError
 
 from .config import TrainConfig
 from .distributed import DistContext, reduce_mean

@@ -7,8 +7,8 @@ import math
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
-from yolopose.errors import DatasetError
-from yolopose.fileio import atomic_path, atomic_write_text
+from yolopose.core.errors import DatasetError
+from yolopose.core.fileio import atomic_path, atomic_write_text
 
 __all__ = ["ResultsLog", "read_results", "plot_results", "loss_columns", "LOSS_TERMS", "VAL_METRICS"]
 

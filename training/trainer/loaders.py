@@ -8,7 +8,7 @@ from typing import Any, Callable, Mapping, Optional, Tuple
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
-from yolopose.errors import ConfigError, DatasetError
+from yolopose.core.errors import ConfigError, DatasetError
 
 from .config import TrainConfig
 from .distributed import DistContext

@@ -11,8 +11,8 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from yolopose.errors import ConfigError
-from yolopose.fileio import atomic_write_text
+from yolopose.core.errors import ConfigError
+from yolopose.core.fileio import atomic_write_text
 
 from ..loss import LossHyp, PoseLoss
 from ..validator import ValidationResult, Validator

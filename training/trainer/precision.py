@@ -11,7 +11,7 @@ from typing import Optional
 
 import torch
 
-from yolopose.cpu import cpu_features
+from yolopose.core.cpu import cpu_features
 
 __all__ = ["Precision", "cpu_has_native_bf16", "select_precision"]
 
@@ -21,7 +21,7 @@ _BF16_FLAGS = ("amx_bf16", "avx512_bf16", "bf16")
 
 def cpu_has_native_bf16(cpuinfo: Optional[str] = None) -> bool:
     """Whether this CPU computes bfloat16 in hardware (its ``/proc/cpuinfo`` flags, read by
-    :func:`yolopose.cpu.cpu_features`; False where unknown)."""
+    :func:`yolopose.core.cpu.cpu_features`; False where unknown)."""
     return any(flag in _BF16_FLAGS for flag in cpu_features(cpuinfo))
 
 

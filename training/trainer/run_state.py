@@ -13,7 +13,7 @@ from typing import Any, Dict, Mapping, Optional, Union
 
 import torch
 
-from yolopose.errors import CheckpointError, ConfigError
+from yolopose.core.errors import CheckpointError, ConfigError
 
 from ..checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
 from ..models import ModelConfig, YoloPoseModel, create_model

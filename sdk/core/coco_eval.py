@@ -69,8 +69,8 @@ def load_ground_truth(source: GroundTruth) -> Dict[str, Any]:
 
     Missing ``area`` is taken as the box area and missing ``num_keypoints`` counted from the
     visibility flags. Every image, annotation and category is checked (types, finite numbers,
-    ids that exist, keypoint counts: :mod:`yolopose._coco_check`); anything malformed raises
-    :class:`~yolopose.errors.DatasetError` naming the file, the record and the field, and no record
+    ids that exist, keypoint counts: :mod:`yolopose.core._coco_check`); anything malformed raises
+    :class:`~yolopose.core.errors.DatasetError` naming the file, the record and the field, and no record
     is ever dropped silently.
     """
     name = str(source) if isinstance(source, (str, Path)) else "<ground truth dict>"
@@ -290,7 +290,7 @@ def evaluate(
     """COCO metrics of ``results`` against ``ground_truth`` (see the module docstring).
 
     ``iou_types``: any of ``"keypoints"`` (OKS; metrics without prefix) and ``"bbox"`` (``box_``
-    prefix). ``sigmas``: per-keypoint OKS sigmas (default: :func:`yolopose.keypoints.oks_sigmas`
+    prefix). ``sigmas``: per-keypoint OKS sigmas (default: :func:`yolopose.core.keypoints.oks_sigmas`
     of the ground truth's keypoint count). ``backend``: ``"auto"``, ``"pycocotools"`` or ``"numpy"``.
     """
     return evaluate_per_image(ground_truth, results, iou_types, backend, sigmas).metrics()

@@ -3,8 +3,8 @@
 A model file decides how much memory the estimator allocates: a fixed batch of 10**12, a
 100000x100000 input or a gigantic output would otherwise end in numpy's ``MemoryError`` (or the
 machine swapping) on the first image. Models beyond these limits are refused with a
-:class:`~yolopose.errors.ModelError`; an ``imgsz`` argument beyond them with a
-:class:`~yolopose.errors.ConfigError`.
+:class:`~yolopose.core.errors.ModelError`; an ``imgsz`` argument beyond them with a
+:class:`~yolopose.core.errors.ConfigError`.
 """
 from __future__ import annotations
 

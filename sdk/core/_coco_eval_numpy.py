@@ -3,7 +3,7 @@
 The steps and their order follow pycocotools exactly (matching greedy by score, crowd handling,
 area ranges, 101-point interpolated precision), so that the numbers agree with it to floating
 point. Per detection the matching is vectorized over IoU thresholds and ground truths.
-Used by :mod:`yolopose.coco_eval`; not public.
+Used by :mod:`yolopose.core.coco_eval`; not public.
 """
 from __future__ import annotations
 

@@ -86,7 +86,7 @@ EXTRA_RULES: Dict[str, Rule] = {
 
 #: What a valid value of each metadata field is: one entry per field of :class:`ModelMetadata`
 #: (type, range, finite numbers, size). Every value is checked when metadata is built or loaded,
-#: so hostile metadata fails as a :class:`~yolopose.errors.MetadataError` naming the field.
+#: so hostile metadata fails as a :class:`~yolopose.core.errors.MetadataError` naming the field.
 #: A new field is one line here (and its attribute below).
 FIELD_RULES: Dict[str, Rule] = {
     "model": Str(1024),
@@ -217,7 +217,7 @@ class ModelMetadata:
         """Build and validate from a dict; unknown keys go to ``extra``. ``source`` names the file.
 
         Every value is checked against :data:`FIELD_RULES`; a bad one is a
-        :class:`~yolopose.errors.MetadataError` naming ``source`` and the field.
+        :class:`~yolopose.core.errors.MetadataError` naming ``source`` and the field.
         """
         if not isinstance(data, Mapping):
             raise MetadataError(f"{source}: metadata must be a JSON object, got {type(data).__name__}")

@@ -4,12 +4,12 @@ and folders of files such as OpenVINO's ``.xml`` + ``.bin``).
 A process killed while writing (``kill -9``, power loss) leaves its temporary file
 ``.NAME.XXXXXXXX<suffix>.tmp`` (a folder of the same name for :func:`atomic_dir`) next to
 ``NAME``. The next atomic write of the same target removes such leftovers and logs it (logger
-``yolopose.fileio``). A temporary file or folder still being written holds an exclusive lock
+``yolopose.core.fileio``). A temporary file or folder still being written holds an exclusive lock
 (``fcntl.flock``), so a concurrent writer's work is never taken for litter; where locks do not
 exist, only leftovers untouched for an hour are removed.
 
 A destination that cannot be written (read-only or full filesystem, no permission, quota) is a
-:class:`~yolopose.errors.WriteError` naming it, and nothing of the write remains.
+:class:`~yolopose.core.errors.WriteError` naming it, and nothing of the write remains.
 :func:`folder_lock` lets one job at a time own an output folder.
 """
 from __future__ import annotations
@@ -50,7 +50,7 @@ __all__ = [
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-logger = logging.getLogger("yolopose.fileio")
+logger = logging.getLogger("yolopose.core.fileio")
 
 #: leftovers without a lock are only judged stale after this long where locks are unavailable
 _UNLOCKED_STALE_S = 3600.0
@@ -75,7 +75,7 @@ def temp_pattern(name: str, suffix: str = "") -> "re.Pattern[str]":
 
 
 def write_error(path: PathLike, exc: OSError, doing: str = "write") -> WriteError:
-    """A :class:`~yolopose.errors.WriteError` naming ``path`` for the OS error ``exc``."""
+    """A :class:`~yolopose.core.errors.WriteError` naming ``path`` for the OS error ``exc``."""
     reason = {errno.ENOSPC: "no space left on the device", errno.EROFS: "read-only file system",
               errno.EACCES: "permission denied", errno.EPERM: "operation not permitted",
               errno.EFBIG: "file too large for this file system or process limit"}.get(exc.errno, exc.strerror or str(exc))
@@ -95,7 +95,7 @@ def _wrapped(path: PathLike, exc: BaseException, doing: str = "write") -> Option
 def check_writable(path: PathLike, what: str = "output") -> Path:
     """Fail early (before long work) when the folder of file ``path`` cannot be written: make the
     folder and a temporary file in it, then remove the file. Raises
-    :class:`~yolopose.errors.WriteError` naming ``path``."""
+    :class:`~yolopose.core.errors.WriteError` naming ``path``."""
     dest = Path(path)
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -357,7 +357,7 @@ def atomic_dir(dest: PathLike) -> Iterator[Path]:
 @contextlib.contextmanager
 def folder_lock(folder: PathLike, job: str = "job") -> Iterator[Path]:
     """Own the output ``folder`` for the duration of the block: a second job that asks for it
-    meanwhile fails at once with :class:`~yolopose.errors.FolderInUseError` naming the holder.
+    meanwhile fails at once with :class:`~yolopose.core.errors.FolderInUseError` naming the holder.
 
     The lock is an ``fcntl.flock`` on ``folder/.yolopose.lock``, which the operating system drops
     when the holder exits however it exits (``kill -9`` included), so a killed job never leaves

@@ -61,7 +61,7 @@ def decode(
     """Decode raw per-level outputs into per-image candidates with ``score >= conf_threshold``.
 
     ``levels[i] = (det, kpt_xy, kpt_conf)``, each ``(B, H, W, C)`` float (NHWC, anchor-major
-    channels; see :mod:`yolopose.metadata`). Returns one :class:`Candidates` per batch image.
+    channels; see :mod:`yolopose.core.metadata`). Returns one :class:`Candidates` per batch image.
     """
     if len(levels) != len(strides) or len(levels) != len(anchors):
         raise ValueError(f"{len(levels)} output levels for {len(strides)} strides and {len(anchors)} anchor sets")

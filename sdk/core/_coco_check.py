@@ -7,7 +7,7 @@ would silently be another metric (an ``image_id`` of ``"1"`` where the image's i
 drop that person from the ground truth and move keypoint AP from 0.114 to 0.138). Training skips
 the bad records and reports each of them.
 
-Per record kind, one table of field rules (the rules of :mod:`yolopose._schema`); keys not in a
+Per record kind, one table of field rules (the rules of :mod:`yolopose.core._schema`); keys not in a
 table (``license``, ``segmentation``, ``coco_url``...) are not looked at.
 """
 from __future__ import annotations
@@ -117,7 +117,7 @@ def _say(where: str, exc: FieldError) -> str:
 def check_coco(data: Any, source: str, require: Sequence[str] = ("images", "annotations", "categories")) -> CocoCheck:
     """Check every record of a COCO dict (see the module docstring). The top level must be an
     object holding a list for each key of ``require`` (others default to empty lists);
-    :class:`~yolopose.errors.DatasetError` otherwise."""
+    :class:`~yolopose.core.errors.DatasetError` otherwise."""
     if not isinstance(data, Mapping):
         raise DatasetError(f"{source}: a COCO file is a JSON object, not {type(data).__name__}")
     for key in ("images", "annotations", "categories"):
@@ -178,14 +178,14 @@ def check_coco(data: Any, source: str, require: Sequence[str] = ("images", "anno
 
 
 def raise_problems(check: CocoCheck) -> None:
-    """A :class:`~yolopose.errors.DatasetError` for the first problem (and how many there are)."""
+    """A :class:`~yolopose.core.errors.DatasetError` for the first problem (and how many there are)."""
     if check.problems:
         more = f" (and {len(check.problems) - 1} more problem(s))" if len(check.problems) > 1 else ""
         raise DatasetError(check.problems[0].text + more)
 
 
 def image_path(root: Path, file_name: str, where: str, allow_outside: bool = False) -> Path:
-    """``root / file_name``, refused (:class:`~yolopose.errors.DatasetError`) when ``file_name`` is
+    """``root / file_name``, refused (:class:`~yolopose.core.errors.DatasetError`) when ``file_name`` is
     absolute or its ``..`` parts leave ``root``, unless ``allow_outside``. An annotation file says
     which files are opened; it must not open ``/etc/hostname`` or ``../../x``. Symbolic links
     placed inside ``root`` (by whoever owns the image folder) are followed as usual."""

@@ -1,7 +1,7 @@
 """Reading images safely into ``HxWx3`` uint8 RGB arrays.
 
 - paths are opened with Pillow restricted to image formats, with Pillow's decompression-bomb
-  limit (``PIL.Image.MAX_IMAGE_PIXELS``) enforced as an :class:`~yolopose.errors.ImageError`;
+  limit (``PIL.Image.MAX_IMAGE_PIXELS``) enforced as an :class:`~yolopose.core.errors.ImageError`;
 - EXIF orientation is applied (phones store portrait photos as rotated landscape pixels);
 - grey, 1-bit, palette, CMYK, YCbCr/LAB/HSV, 16-bit and float images become 8-bit RGB (16-bit is
   scaled, not clamped); transparent pixels are composited over the letterbox grey (114);
@@ -116,7 +116,7 @@ def open_image_fit(path: Union[str, "os.PathLike[str]"], fit: Tuple[int, int]) -
     A JPEG that shrinks by 1.67x or more is decoded at 1/2, 1/4 or 1/8 scale (Pillow's draft mode:
     libjpeg skips the fine DCT coefficients, faster), never below 1 / 1.2 of the size the letterbox
     will resize it to, and only at a scale that divides its width and height, so that
-    :func:`yolopose.ops.letterbox` with ``src_shape`` places it exactly as the full image. Other
+    :func:`yolopose.core.ops.letterbox` with ``src_shape`` places it exactly as the full image. Other
     files are read as :func:`open_image` reads them.
     """
     return _read(path, fit)

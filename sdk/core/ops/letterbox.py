@@ -9,7 +9,7 @@ and :func:`letterbox_content` (both); :func:`letterbox` adds the grey padding.
 Resampling, by the factor from the image to the resized content:
 
 - the same size: none (a 1280x720 JPEG read at 1/2 scale for a 640 model, see
-  :func:`yolopose.images.open_image_fit`);
+  :func:`yolopose.core.images.open_image_fit`);
 - a shrink by :data:`AREA_SHRINK` (2x) or more: an area filter, which averages the source pixels
   each output pixel covers, what an antialiased bilinear filter approximates, at a fraction of the
   cost: OpenCV's ``INTER_AREA`` when OpenCV is installed, otherwise Pillow's ``reducing_gap=1``
@@ -178,7 +178,7 @@ def letterbox_content(
     top left corner at ``transform.pad_x``, ``pad_y``), and the transform; no padding, no canvas.
 
     ``src_shape`` ``(h, w)``: the size of the original when ``image`` is a reduced decode of it (a
-    JPEG read at 1/2, 1/4 or 1/8 scale, see :func:`yolopose.images.open_image_fit`); the geometry
+    JPEG read at 1/2, 1/4 or 1/8 scale, see :func:`yolopose.core.images.open_image_fit`); the geometry
     and the transform are those of the original, so the result is placed exactly as for a full decode.
     """
     _check_image(image)
