@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from yolopose.core import coco_eval
+from yolopose.core import evaluation
 from yolopose.core.errors import ConfigError, DatasetError, YoloPoseError
 from yolopose.core.fileio import atomic_write_text
 
@@ -45,14 +45,14 @@ def paired_ratio(gt: Any, base: Results, other: Results, resamples: int = 100, s
     ``gt``: a COCO keypoint JSON path or dict; ``names`` label the result sets in errors.
 
     Each result set is matched against the ground truth once, image by image
-    (:func:`yolopose.core.coco_eval.evaluate_per_image`); a resample only re-accumulates the drawn
+    (:func:`yolopose.core.evaluation.evaluate_per_image`); a resample only re-accumulates the drawn
     images, the same ones for both sets."""
-    gt = coco_eval.load_ground_truth(gt)
+    gt = evaluation.load_ground_truth(gt)
     iou_types = ("bbox",) if metric.startswith("box_") else ("keypoints",)
     evals = []
     for name, results in zip(names, (base, other)):
         try:
-            evals.append(coco_eval.evaluate_per_image(gt, results, iou_types, backend=backend))
+            evals.append(evaluation.evaluate_per_image(gt, results, iou_types, backend=backend))
         except ConfigError as exc:
             raise DatasetError(f"{name}: {exc}") from None
     full = [ev.metrics()[metric] for ev in evals]

@@ -9,7 +9,7 @@ On N generated 1280x720 JPEGs (the bundled samples, scaled up, shifted and flipp
    from a decoded array: median CPU and wall ms of interleaved runs, and their ratios;
 2. where the time of one image goes (decode, letterbox, input conversion, inference, postprocess,
    writing its row);
-3. images/s of a plain loop over ``PoseEstimator.predict``, ``yolopose batch --engine local``,
+3. images/s of a plain loop over ``PoseEstimator.predict``, ``yolopose batch --executor local``,
    Ray with 1 actor and Ray with 2 actors (1 engine thread each), ratios to the plain loop. Ray
    is started once before; its rates are given end to end (including actor start-up) and
    steady (after the first results arrive), with the CPU time per image of every process involved
@@ -236,12 +236,13 @@ def plain_loop(paths: Sequence[Path]) -> Dict[str, float]:
             "cpu_ms_per_image": driver / len(paths) * 1e3}
 
 
-def engine_run(folder: Path, out: Path, n: int, engine: str, **options: Any) -> Dict[str, float]:
+def executor_run(folder: Path, out: Path, n: int, executor: str, **options: Any) -> Dict[str, float]:
     from yolopose.batch import execute
-    from yolopose.batch import engines as engines_module
+    from yolopose.batch import executors
 
     arrivals: List[Tuple[float, int, float]] = []  # (time, rows so far, CPU seconds so far: driver + Ray)
-    real_run = {"local": engines_module.LocalEngine.run, "ray": engines_module.RayEngine.run}[engine]
+    cls = executors.EXECUTORS.get(executor)
+    real_run = cls.run
     children = ChildCpu()
     done = [0]
 
@@ -252,12 +253,11 @@ def engine_run(folder: Path, out: Path, n: int, engine: str, **options: Any) -> 
             arrivals.append((time.perf_counter(), done[0], cpu_seconds() + children.seconds))
             yield rows
 
-    cls = engines_module.ENGINES[engine]
     cls.run = timed
     try:
         with children:
             c0, t0 = cpu_seconds(), time.perf_counter()
-            summary = execute([folder], out, engine=engine, overwrite=True, threads_per_actor=1, **options)
+            summary = execute([folder], out, executor=executor, overwrite=True, threads_per_actor=1, **options)
             wall = time.perf_counter() - t0
             driver = cpu_seconds() - c0
     finally:
@@ -362,7 +362,7 @@ def main(argv: Sequence[str] = ()) -> int:
                   f"{b['cpu_ms']:.2f} -> {a['cpu_ms'] / b['cpu_ms']:.1f}x; wall today {a['wall_ms']:.2f} new "
                   f"{b['wall_ms']:.2f} -> {a['wall_ms'] / b['wall_ms']:.1f}x")
 
-        local = engine_run(work / "images", work / "out-local", len(paths), "local", batch_size=args.batch_size,
+        local = executor_run(work / "images", work / "out-local", len(paths), "local", batch_size=args.batch_size,
                            format="parquet")
         write_ms = write_cost(work / "out-local")
         parts = breakdown(est, paths[: min(200, len(paths))], write_ms)
@@ -374,16 +374,16 @@ def main(argv: Sequence[str] = ()) -> int:
 
         rows: Dict[str, Dict[str, float]] = {}
         rows["plain loop (PoseEstimator.predict)"] = plain_loop(paths)
-        rows["--engine local"] = local
+        rows["--executor local"] = local
         if not args.no_ray:
-            from yolopose.batch.engines import init_ray
+            from yolopose.batch.executors import init_ray
 
             t0 = time.perf_counter()
             started = init_ray(num_cpus=os.cpu_count())
             report["ray_start_s"] = time.perf_counter() - t0
             try:
                 for n in (1, 2):
-                    rows[f"Ray, {n} actor{'s' if n > 1 else ''} x 1 thread"] = engine_run(
+                    rows[f"Ray, {n} actor{'s' if n > 1 else ''} x 1 thread"] = executor_run(
                         work / "images", work / f"out-ray{n}", len(paths), "ray", actors=n,
                         batch_size=args.batch_size, format="parquet")
             finally:

@@ -83,7 +83,7 @@ def _outcome(fn) -> str:
 
 def dataset_corpus() -> dict:
     import test_malformed_datasets as t
-    from yolopose.core.coco_eval import load_ground_truth
+    from yolopose.core.evaluation import load_ground_truth
     from yolopose.evaluate import coco_image_entries
 
     out = {}
@@ -140,7 +140,7 @@ def coco_check_speed(n: int = 20_000) -> float:
     """Microseconds per annotation of the COCO record check (51 keypoints each, synthetic)."""
     import random
 
-    from yolopose.core._coco_check import check_coco
+    from yolopose.core.evaluation import check_coco
 
     rng = random.Random(0)
     data = {"images": [{"id": i, "file_name": f"{i}.jpg", "width": 640, "height": 480} for i in range(n // 4)],

@@ -30,7 +30,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from yolopose.tracking import PoseTracker, TrackedPoses, jitter_metrics, linear_sum_assignment, mot_metrics
-from yolopose.tracking.similarity import box_iou
+from yolopose.core.ops import box_iou
 from yolopose.training.synth import Effects, PersonState, render, sample_appearance, sample_scene, walking_pose
 from yolopose.training.synth.background import Shape
 

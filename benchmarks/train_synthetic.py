@@ -130,7 +130,7 @@ RACE_RECIPE: Dict[str, Any] = dict(
 #: model=yolo11n-pose.yaml data=<the seed-0 set of train_default.sh as YOLO labels> imgsz=256
 #: batch=16 time=1.75 workers=2 device=cpu`` (its defaults otherwise; ``time`` fits its schedule to
 #: 1.75 h). ``rows``: epoch -> (minutes since the start, box AP, keypoint AP) from its validator
-#: (every epoch). ``sdk``: its final weights scored by our yardstick (``yolopose.core.coco_eval``,
+#: (every epoch). ``sdk``: its final weights scored by our yardstick (``yolopose.core.evaluation``,
 #: pycocotools, conf 0.001, NMS IoU 0.65, 20 people an image) on the val split of each seed.
 PEER_BUDGET: Dict[str, Any] = {
     "machine": "AMD EPYC, 2 CPU cores, AVX2 only; float32; torch 2.13.0+cpu; ultralytics 8.4.190",
@@ -273,7 +273,7 @@ def render_minutes(validated: List[Dict[str, Any]], machine: str, run: str, plot
     last = validated[-1]
     lines.append(f"| {last['minutes']:.0f} | - | - | - | {last['epoch']} | {_fmt(last['box'])} | {_fmt(last['kpt'])} |")
     if PEER_BUDGET["sdk"]:
-        lines += ["", "The peer's final weights through our yardstick (`yolopose.core.coco_eval`), box AP / keypoint AP: "
+        lines += ["", "The peer's final weights through our yardstick (`yolopose.core.evaluation`), box AP / keypoint AP: "
                   + "; ".join(f"{name} {box:.3f} / {kpt:.3f}" for name, (box, kpt) in PEER_BUDGET["sdk"].items()) + "."]
     lines += ["", f"![AP per minute of training, ours and the peer's]({plot_name})", ""]
     return "\n".join(lines)

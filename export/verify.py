@@ -12,7 +12,7 @@ import numpy as np
 from yolopose.core.errors import ModelError
 from yolopose.core.metadata import OUTPUT_KINDS
 from yolopose.core.ops import Candidates, decode
-from yolopose.tracking import oks_pairs
+from yolopose.core.oks import oks_pairs
 
 __all__ = ["FP32_TOLERANCE_PX", "FP32_TOLERANCE_REL", "KeypointComparison", "compare_keypoints", "run_artifact"]
 

@@ -6,7 +6,7 @@
 
 Detections are produced by :class:`yolopose.PoseEstimator` (the deployed pre/postprocessing, at
 ``conf=0.001``, NMS ``iou=0.65`` by default, as in the paper's evaluation) and scored with
-:func:`yolopose.core.coco_eval.evaluate`, the same function the training validator uses, so identical
+:func:`yolopose.core.evaluation.evaluate`, the same function the training validator uses, so identical
 detections give identical numbers. Results are built by :meth:`yolopose.Poses.to_coco`, which
 writes exactly what the validator writes for the same detections (boxes and keypoints rounded to
 3 decimals, scores to 5).
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
-from .core import coco_eval
+from .core import evaluation
 from .core.errors import BackendNotAvailableError, ConfigError, DatasetError
 from .core.fileio import atomic_write_text
 
@@ -32,6 +32,7 @@ __all__ = [
     "evaluate_model",
     "person_category_id",
     "predict_coco",
+    "predict_coco_with_executor",
     "write_results_json",
 ]
 
@@ -43,7 +44,7 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 @dataclass
 class EvalResult:
-    """Metrics (see :mod:`yolopose.core.coco_eval` for the names), the detections and what was run."""
+    """Metrics (see :mod:`yolopose.core.evaluation` for the names), the detections and what was run."""
 
     metrics: Dict[str, float]
     detections: List[Dict[str, Any]]
@@ -51,7 +52,7 @@ class EvalResult:
     seconds: float
     settings: Dict[str, Any] = field(default_factory=dict)
     #: the COCO keypoint ground truth the metrics were computed against, as loaded (not in ``to_dict``),
-    #: so follow-up analyses such as :func:`yolopose.keypoint_errors.keypoint_errors` need not read it again
+    #: so follow-up analyses such as :func:`yolopose.core.evaluation.keypoint_errors` need not read it again
     ground_truth: Optional[Dict[str, Any]] = field(default=None, repr=False)
 
     def to_dict(self) -> Dict[str, Any]:
@@ -82,8 +83,8 @@ def coco_image_entries(gt: Mapping[str, Any], images_dir: PathLike, source: str 
     """``[{"id", "path"}]`` for every image of ``gt``, checking that each file exists in ``images_dir``.
 
     A ``file_name`` that is absolute or leaves ``images_dir`` with ``..`` is refused unless
-    ``allow_outside`` (:func:`yolopose.core._coco_check.image_path`)."""
-    from .core._coco_check import image_path
+    ``allow_outside`` (:func:`yolopose.core.evaluation.image_path`)."""
+    from .core.evaluation import image_path
 
     folder = Path(images_dir)
     if not folder.is_dir():
@@ -136,7 +137,7 @@ def write_results_json(path: PathLike, results: Sequence[Mapping[str, Any]]) -> 
 def _check_metrics_backend(name: str) -> None:
     if name == "auto":
         return
-    if name not in coco_eval.available_backends():
+    if name not in evaluation.available_backends():
         if name == "pycocotools":
             raise BackendNotAvailableError(
                 'COCO evaluation needs pycocotools: pip install "yolopose[eval]" (or use the numpy port: '
@@ -161,7 +162,7 @@ def _settings(model: str, data: PathLike, images: PathLike, backend: str, conf: 
         **extra,
         "conf": conf,
         "iou": iou,
-        "metrics_backend": metrics_backend if metrics_backend != "auto" else coco_eval.available_backends()[0],
+        "metrics_backend": metrics_backend if metrics_backend != "auto" else evaluation.available_backends()[0],
     }
 
 
@@ -177,8 +178,8 @@ def evaluate_model(
     progress: bool = False,
     results_json: Optional[PathLike] = None,
     estimator_kwargs: Optional[Mapping[str, Any]] = None,
-    engine: str = "process",
-    engine_options: Optional[Mapping[str, Any]] = None,
+    executor: str = "process",
+    executor_options: Optional[Mapping[str, Any]] = None,
     allow_outside_images: bool = False,
 ) -> EvalResult:
     """Evaluate a model (path, or a ready :class:`~yolopose.PoseEstimator`) on a COCO keypoint set.
@@ -186,62 +187,90 @@ def evaluate_model(
     ``data`` is the COCO keypoint JSON, ``images`` the folder of its ``file_name`` entries.
     ``metrics_backend`` is checked before any image is run, so a missing pycocotools fails at once.
     The detections are written to ``results_json`` (COCO results format) when given.
-    ``engine``: ``"process"`` (a loop in this process), or a :mod:`yolopose.batch` engine
-    (``"ray"``, ``"local"``; a model path only) with ``engine_options`` such as ``actors``,
-    ``address``; the detections and metrics are identical.
+    ``executor``: ``"process"`` (a loop in this process), or a batch executor
+    (:mod:`yolopose.batch.executors`: ``"ray"``, ``"local"``; a model path only) with
+    ``executor_options`` such as ``actors``, ``address``; the detections and metrics are identical.
     ``allow_outside_images``: read images whose ``file_name`` is absolute or leaves ``images``
     (refused by default). A malformed ground truth is a :class:`~yolopose.core.errors.DatasetError`
     naming the file, the record and the field (nothing is dropped silently).
     """
-    if engine != "process":
-        return _evaluate_with_engine(model, data, images, backend, device, conf, iou, metrics_backend, progress,
-                                     results_json, engine, dict(engine_options or {}), allow_outside_images)
+    if executor != "process" and not isinstance(model, (str, Path)):
+        raise ConfigError(f"eval with executor={executor!r} needs a model path: each worker loads its own copy")
     _check_thresholds(conf, iou)
     _check_metrics_backend(metrics_backend)
-    gt = coco_eval.load_ground_truth(data)
+    gt = evaluation.load_ground_truth(data)
     entries = coco_image_entries(gt, images, source=str(data), allow_outside=allow_outside_images)
     category = person_category_id(gt)
-    if isinstance(model, (str, Path)):
-        from .estimator import PoseEstimator
-
-        kwargs: Dict[str, Any] = dict(estimator_kwargs or {})
-        if device is not None:
-            kwargs["device"] = device
-        estimator = PoseEstimator(model, backend=backend, conf=conf, iou=iou, **kwargs)
-        model_name = str(model)
+    extra: Dict[str, Any] = {}
+    t0 = time.perf_counter()
+    if executor == "process":
+        estimator = _estimator(model, backend, device, conf, iou, estimator_kwargs)
+        model_name = str(model) if isinstance(model, (str, Path)) else type(model).__name__
+        backend = str(getattr(estimator, "backend", backend))
+        detections = predict_coco(estimator, entries, category_id=category, progress=progress)
     else:
-        estimator = model
-        model_name = type(model).__name__
-    t0 = time.perf_counter()
-    detections = predict_coco(estimator, entries, category_id=category, progress=progress)
+        from .batch.predictor import PredictorConfig
+
+        model_name, extra["executor"] = str(model), executor
+        config = PredictorConfig(model=model_name, backend=backend, device=device or "cpu", conf=conf, iou=iou)
+        detections = predict_coco_with_executor(config, entries, category, executor, progress, **dict(executor_options or {}))
     seconds = time.perf_counter() - t0
     if results_json is not None:
         write_results_json(results_json, detections)
-    metrics = coco_eval.evaluate(gt, detections, backend=metrics_backend)
-    settings = _settings(model_name, data, images, str(getattr(estimator, "backend", backend)), conf, iou, metrics_backend)
+    metrics = evaluation.evaluate(gt, detections, backend=metrics_backend)
+    settings = _settings(model_name, data, images, backend, conf, iou, metrics_backend, **extra)
     return EvalResult(metrics=metrics, detections=detections, num_images=len(entries), seconds=seconds, settings=settings,
                       ground_truth=gt)
 
 
-def _evaluate_with_engine(model: Any, data: PathLike, images: PathLike, backend: str, device: Optional[str], conf: float,
-                          iou: float, metrics_backend: str, progress: bool, results_json: Optional[PathLike],
-                          engine: str, engine_options: Dict[str, Any], allow_outside_images: bool = False) -> EvalResult:
+def _estimator(model: Any, backend: str, device: Optional[str], conf: float, iou: float,
+               estimator_kwargs: Optional[Mapping[str, Any]]) -> Any:
+    """The estimator an in-process evaluation runs: ``model`` itself when it is one."""
     if not isinstance(model, (str, Path)):
-        raise ConfigError(f"eval with engine={engine!r} needs a model path: each worker loads its own copy")
-    _check_thresholds(conf, iou)
-    from .batch.evaluation import engine_config, predict_coco_engine
+        return model
+    from .estimator import PoseEstimator
 
-    _check_metrics_backend(metrics_backend)
-    gt = coco_eval.load_ground_truth(data)
-    entries = coco_image_entries(gt, images, source=str(data), allow_outside=allow_outside_images)
-    config = engine_config(str(model), backend, device, conf, iou)
-    t0 = time.perf_counter()
-    detections = predict_coco_engine(config, entries, person_category_id(gt), engine=engine, progress=progress,
-                                     **engine_options)
-    seconds = time.perf_counter() - t0
-    if results_json is not None:
-        write_results_json(results_json, detections)
-    metrics = coco_eval.evaluate(gt, detections, backend=metrics_backend)
-    settings = _settings(str(model), data, images, backend, conf, iou, metrics_backend, engine=engine)
-    return EvalResult(metrics=metrics, detections=detections, num_images=len(entries), seconds=seconds, settings=settings,
-                      ground_truth=gt)
+    kwargs: Dict[str, Any] = dict(estimator_kwargs or {})
+    if device is not None:
+        kwargs["device"] = device
+    return PoseEstimator(model, backend=backend, conf=conf, iou=iou, **kwargs)
+
+
+def predict_coco_with_executor(
+    config: Any,
+    entries: Sequence[Mapping[str, Any]],
+    category_id: int = 1,
+    executor: str = "ray",
+    progress: bool = False,
+    **executor_options: Any,
+) -> List[Dict[str, Any]]:
+    """COCO results for ``entries`` (:func:`coco_image_entries`) in entry order, the images run
+    by a batch executor (``config``: the workers' :class:`~yolopose.batch.PredictorConfig`).
+
+    Workers run the same estimator code with one image per engine call, and rows carry the poses as
+    exact float32, so the detections, and therefore the metrics, equal :func:`predict_coco`'s. An
+    image that fails is an error, as in the in-process eval."""
+    from ._progress import progress_bar
+    from .batch.executors import get_executor
+    from .batch.rows import row_poses
+    from .batch.sources import WorkItem
+
+    ids = {os.path.abspath(e["path"]): e["id"] for e in entries}
+    items = [WorkItem(path, "image") for path in ids]
+    runner = get_executor(executor, type(config)(**{**config.to_dict(), "infer_batch": 1}), **executor_options)
+    by_id: Dict[Any, List[Dict[str, Any]]] = {}
+    try:
+        with progress_bar(len(items), desc=f"eval ({executor})", enabled=progress, unit="img") as bar:
+            for rows in runner.run(items):
+                for row in rows:
+                    if row["error"] is not None:
+                        raise DatasetError(row["error"])
+                    image_id = ids[row["source"]]
+                    by_id[image_id] = row_poses(row).to_coco(image_id, category_id)
+                bar.update(len(rows))
+    finally:
+        runner.close()
+    missing = [i for i in ids.values() if i not in by_id]
+    if missing:
+        raise DatasetError(f"the {executor} executor returned no result for {len(missing)} images (first: id {missing[0]})")
+    return [det for e in entries for det in by_id[e["id"]]]

@@ -1,4 +1,4 @@
-"""``yolopose batch`` with the local engine (no Ray): sources, rows, error rows, formats, resume."""
+"""``yolopose batch`` with the local executor (no Ray): sources, rows, error rows, formats, resume."""
 from __future__ import annotations
 
 import json
@@ -40,7 +40,7 @@ def test_sources_folders_globs_lists_once(tmp_path, archive):
 
 
 def test_local_rows_equal_predict_and_errors_are_rows(archive, tmp_path, estimator):
-    summary = execute([archive], tmp_path / "out", format="jsonl", engine="local", batch_size=2)
+    summary = execute([archive], tmp_path / "out", format="jsonl", executor="local", batch_size=2)
     rows = read_rows(summary.output)
     by_name = {Path(r["source"]).name: r for r in rows}
     assert sorted(by_name) == ["broken.jpg", "broken.mp4", "synthetic_1.jpg", "synthetic_2.jpg", "synthetic_3.jpg"]
@@ -63,7 +63,7 @@ def test_local_rows_equal_predict_and_errors_are_rows(archive, tmp_path, estimat
 
 def test_parquet_rows_are_exact(archive, tmp_path, estimator):
     pytest.importorskip("pyarrow")
-    out = run([archive / "synthetic_1.jpg"], tmp_path / "pq", engine="local")
+    out = run([archive / "synthetic_1.jpg"], tmp_path / "pq", executor="local")
     (row,) = read_rows(out)
     expected = estimator.predict(archive / "synthetic_1.jpg")
     poses = row_poses(row)
@@ -73,12 +73,12 @@ def test_parquet_rows_are_exact(archive, tmp_path, estimator):
 
 def test_existing_output_needs_resume_or_overwrite(archive, tmp_path):
     out = tmp_path / "out"
-    execute([archive / "synthetic_1.jpg"], out, format="jsonl", engine="local")
+    execute([archive / "synthetic_1.jpg"], out, format="jsonl", executor="local")
     with pytest.raises(ConfigError, match="--resume"):
-        execute([archive / "synthetic_1.jpg"], out, format="jsonl", engine="local")
+        execute([archive / "synthetic_1.jpg"], out, format="jsonl", executor="local")
     with pytest.raises(ConfigError, match="not parquet"):
-        execute([archive / "synthetic_1.jpg"], out, format="parquet", engine="local", resume=True)
-    again = execute([archive / "synthetic_1.jpg"], out, format="jsonl", engine="local", overwrite=True)
+        execute([archive / "synthetic_1.jpg"], out, format="parquet", executor="local", resume=True)
+    again = execute([archive / "synthetic_1.jpg"], out, format="jsonl", executor="local", overwrite=True)
     assert again.images == 1 and len(read_rows(out)) == 1
 
 
@@ -95,18 +95,18 @@ def test_resume_after_a_killed_run_writes_each_input_once(archive, tmp_path, mon
 
     monkeypatch.setattr(BatchPredictor, "process", dies_on_third_batch)
     with pytest.raises(KeyboardInterrupt):
-        execute([archive], out, format="jsonl", engine="local", batch_size=1, rows_per_part=1)
+        execute([archive], out, format="jsonl", executor="local", batch_size=1, rows_per_part=1)
     monkeypatch.setattr(BatchPredictor, "process", real)
     first = read_rows(out)
     assert len(first) == 2 and not list(out.glob(".*tmp"))  # whole parts only
-    summary = execute([archive], out, format="jsonl", engine="local", resume=True)
+    summary = execute([archive], out, format="jsonl", executor="local", resume=True)
     assert summary.skipped == 2 and summary.rows == 3
     rows = read_rows(out)
     assert len(rows) == 5 and len({(r["source"], r["frame"]) for r in rows}) == 5
 
 
 def test_coco_output_lists_every_input(archive, tmp_path):
-    path = run([archive], tmp_path / "coco", format="coco", engine="local")
+    path = run([archive], tmp_path / "coco", format="coco", executor="local")
     doc = json.loads(Path(path).read_text())
     assert Path(path).name == "poses_coco.json" and len(doc["images"]) == 5
     errors = [im for im in doc["images"] if im["error"]]
@@ -119,7 +119,7 @@ def test_coco_output_lists_every_input(archive, tmp_path):
 def test_video_rows_every_n_frames(tmp_path):
     pytest.importorskip("cv2")
     archive = make_archive(tmp_path / "archive", video=True)
-    summary = execute([archive / "clip.avi"], tmp_path / "out", format="jsonl", engine="local", every=2)
+    summary = execute([archive / "clip.avi"], tmp_path / "out", format="jsonl", executor="local", every=2)
     rows = read_rows(summary.output)
     assert [r["frame"] for r in rows] == [0, 2, 4] and all(r["error"] is None for r in rows)
     assert summary.frames == 3 and summary.images == 0
@@ -129,30 +129,30 @@ def test_resume_continues_a_video_where_it_stopped(tmp_path):
     pytest.importorskip("cv2")
     archive = make_archive(tmp_path / "archive", video=True)
     out = tmp_path / "out"
-    execute([archive / "clip.avi"], out, format="jsonl", engine="local")
+    execute([archive / "clip.avi"], out, format="jsonl", executor="local")
     (part,) = out.glob("part-*.jsonl")
     part.write_text("".join(part.read_text().splitlines(keepends=True)[:3]))  # as if killed after frame 2
-    summary = execute([archive / "clip.avi"], out, format="jsonl", engine="local", resume=True)
+    summary = execute([archive / "clip.avi"], out, format="jsonl", executor="local", resume=True)
     assert summary.rows == 2 and [r["frame"] for r in read_rows(out)] == [0, 1, 2, 3, 4]
 
 
 def test_cli_batch_local(archive, tmp_path):
     out = tmp_path / "cli"
-    res = CliRunner().invoke(main, ["batch", str(archive), "--engine", "local", "--out", str(out), "--format", "jsonl",
+    res = CliRunner().invoke(main, ["batch", str(archive), "--executor", "local", "--out", str(out), "--format", "jsonl",
                                     "--no-progress"])
     assert res.exit_code == 0, res.output
     assert "4 images, 0 video frames" in res.output and "2 errors" in res.output
-    res = CliRunner().invoke(main, ["batch", str(archive), "--engine", "local", "--out", str(out), "--format", "jsonl"])
+    res = CliRunner().invoke(main, ["batch", str(archive), "--executor", "local", "--out", str(out), "--format", "jsonl"])
     assert res.exit_code != 0 and "--resume" in res.output
 
 
-def test_eval_local_engine_gives_the_in_process_metrics():
+def test_eval_local_executor_gives_the_in_process_metrics():
     from yolopose.evaluate import evaluate_model
 
     model = PoseEstimator().model_path
     args = (model, SAMPLES / "annotations.json", SAMPLES)
     here = evaluate_model(*args, metrics_backend="numpy")
-    local = evaluate_model(*args, metrics_backend="numpy", engine="local")
+    local = evaluate_model(*args, metrics_backend="numpy", executor="local")
     assert local.detections == here.detections and local.metrics == here.metrics
 
 
@@ -160,8 +160,32 @@ def test_batch_import_is_light():
     import subprocess
     import sys
 
-    code = ("import sys, yolopose.batch, yolopose.batch.engines, yolopose.cli.batch;"
+    code = ("import sys, yolopose.batch, yolopose.batch.executors, yolopose.cli.batch;"
             "heavy = [m for m in ('ray', 'pyarrow', 'torch', 'cv2', 'pandas') if m in sys.modules];"
             "print(heavy); sys.exit(1 if heavy else 0)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_batch_executor_choices_come_from_the_registry(tmp_path, archive):
+    """``--executor`` lists the registered executors; an executor registered from outside is
+    accepted without editing the command; the old spelling ``--engine`` still works."""
+    from yolopose.batch.executors import EXECUTORS, LocalExecutor, register_executor
+
+    @register_executor
+    class EchoExecutor(LocalExecutor):
+        name = "echo"
+
+    try:
+        res = CliRunner().invoke(main, ["batch", "--help"])
+        assert all(name in res.output for name in EXECUTORS.names())
+        res = CliRunner().invoke(main, ["batch", str(archive / "synthetic_1.jpg"), "--executor", "echo",
+                                        "--out", str(tmp_path / "a"), "--format", "jsonl", "--no-progress"])
+        assert res.exit_code == 0, res.output
+        assert "x echo" in res.output
+    finally:
+        EXECUTORS.unregister("echo")
+    res = CliRunner().invoke(main, ["batch", str(archive / "synthetic_1.jpg"), "--engine", "local",
+                                    "--out", str(tmp_path / "b"), "--format", "jsonl", "--no-progress"])
+    assert res.exit_code == 0, res.output
+    assert "x local" in res.output

@@ -1,5 +1,5 @@
 """``yolopose batch`` and ``eval`` on a local Ray runtime (2 CPUs, started once for the module):
-the same rows and metrics as the in-process engine, error rows instead of failures, resume."""
+the same rows and metrics as the in-process executor, error rows instead of failures, resume."""
 from __future__ import annotations
 
 import importlib.util
@@ -33,11 +33,11 @@ def archive(tmp_path_factory):
 
 
 def test_ray_rows_equal_local_rows_with_errors_and_resume(local_ray, archive, tmp_path):
-    local = execute([archive], tmp_path / "local", engine="local")
+    local = execute([archive], tmp_path / "local", executor="local")
     # a first Ray run that covered only part of the inputs, then a resumed run over all of them
-    execute([archive / "synthetic_1.jpg", archive / "broken.jpg"], tmp_path / "ray", engine="ray", actors=2,
+    execute([archive / "synthetic_1.jpg", archive / "broken.jpg"], tmp_path / "ray", executor="ray", actors=2,
             batch_size=1)
-    resumed = execute([archive], tmp_path / "ray", engine="ray", actors=2, batch_size=2, resume=True)
+    resumed = execute([archive], tmp_path / "ray", executor="ray", actors=2, batch_size=2, resume=True)
     assert resumed.skipped == 2 and resumed.workers == 2
     got, want = read_rows(tmp_path / "ray"), read_rows(local.output)
     assert len(got) == len(want) == 3 + 1 + 1 + (5 if HAS_CV2 else 0)  # images, broken.jpg, broken.mp4, frames
@@ -46,13 +46,13 @@ def test_ray_rows_equal_local_rows_with_errors_and_resume(local_ray, archive, tm
     assert errors == {"broken.jpg": 0, "broken.mp4": -1}
 
 
-def test_eval_ray_engine_gives_identical_metrics(local_ray):
+def test_eval_ray_executor_gives_identical_metrics(local_ray):
     from yolopose.evaluate import evaluate_model
 
     model = PoseEstimator().model_path
     args = (model, SAMPLES / "annotations.json", SAMPLES)
     here = evaluate_model(*args, metrics_backend="numpy")
-    on_ray = evaluate_model(*args, metrics_backend="numpy", engine="ray", engine_options={"actors": 2})
+    on_ray = evaluate_model(*args, metrics_backend="numpy", executor="ray", executor_options={"actors": 2})
     assert on_ray.detections == here.detections and on_ray.metrics == here.metrics
 
 

@@ -92,7 +92,7 @@ def test_a_file_that_ends_early_says_how_many_frames_are_missing(videos, stride)
 
 def test_batch_writes_an_error_row_for_the_corrupt_frame(videos, tmp_path):
     out = tmp_path / "out"
-    proc = _cli("batch", str(videos / "corrupt.avi"), "--engine", "local", "--format", "jsonl", "--out", str(out),
+    proc = _cli("batch", str(videos / "corrupt.avi"), "--executor", "local", "--format", "jsonl", "--out", str(out),
                 "--no-progress")
     assert proc.returncode == 0, proc.stderr
     rows = [json.loads(line) for p in sorted(out.glob("part-*.jsonl")) for line in p.read_text().splitlines()]
@@ -104,7 +104,7 @@ def test_batch_writes_an_error_row_for_the_corrupt_frame(videos, tmp_path):
 
 def test_batch_on_a_cut_file_reports_the_missing_rows_and_fails(videos, tmp_path):
     out = tmp_path / "out"
-    args = ("batch", str(videos / "cut.avi"), "--engine", "local", "--format", "jsonl", "--out", str(out), "--no-progress")
+    args = ("batch", str(videos / "cut.avi"), "--executor", "local", "--format", "jsonl", "--out", str(out), "--no-progress")
     proc = _cli(*args)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "ended early" in proc.stderr and "Traceback" not in proc.stderr

@@ -1,4 +1,4 @@
-"""yolopose.core.coco_eval: the numpy backend against pycocotools run directly, and input checks."""
+"""yolopose.core.evaluation: the numpy backend against pycocotools run directly, and input checks."""
 from __future__ import annotations
 
 import contextlib
@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from yolopose.core import coco_eval
+from yolopose.core import evaluation
 from yolopose.core.errors import ConfigError, DatasetError
 from yolopose.core.keypoints import COCO_OKS_SIGMAS
 
@@ -80,11 +80,11 @@ def _pycocotools_stats(gt: dict, results: list, iou_type: str) -> np.ndarray:
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_numpy_backend_matches_pycocotools(seed):
     gt, results = _dataset(seed)
-    ours = coco_eval.evaluate(gt, results, backend="numpy")
+    ours = evaluation.evaluate(gt, results, backend="numpy")
     kp = _pycocotools_stats(gt, results, "keypoints")
     box = _pycocotools_stats(gt, results, "bbox")
-    np.testing.assert_allclose([ours[n] for n in coco_eval.KEYPOINT_METRICS], kp, rtol=0, atol=1e-12)
-    np.testing.assert_allclose([ours[n] for n in coco_eval.BOX_METRICS], box, rtol=0, atol=1e-12)
+    np.testing.assert_allclose([ours[n] for n in evaluation.KEYPOINT_METRICS], kp, rtol=0, atol=1e-12)
+    np.testing.assert_allclose([ours[n] for n in evaluation.BOX_METRICS], box, rtol=0, atol=1e-12)
     assert 0.05 < ours["AP"] < 0.95 and 0.05 < ours["box_AP"] < 0.95  # a non-trivial case
 
 
@@ -106,11 +106,11 @@ def test_per_image_evaluation_of_a_resample_equals_evaluating_the_resampled_set(
     if backend == "pycocotools":
         pytest.importorskip("pycocotools")
     gt, results = _dataset(4, n_images=15)
-    per_image = coco_eval.evaluate_per_image(gt, results, backend=backend)
+    per_image = evaluation.evaluate_per_image(gt, results, backend=backend)
     assert per_image.image_ids == tuple(range(1, 16))
-    assert per_image.metrics() == coco_eval.evaluate(gt, results, backend=backend)
+    assert per_image.metrics() == evaluation.evaluate(gt, results, backend=backend)
     drawn = [3, 3, 0, 14, 7, 7, 7, 2, 11, 5, 5, 9, 1, 13, 6]  # positions in image_ids, with repeats
-    slow = coco_eval.evaluate(*_resampled(gt, results, [per_image.image_ids[i] for i in drawn]), backend=backend)
+    slow = evaluation.evaluate(*_resampled(gt, results, [per_image.image_ids[i] for i in drawn]), backend=backend)
     fast = per_image.metrics(drawn)
     assert fast.keys() == slow.keys()
     np.testing.assert_allclose([fast[k] for k in slow], [slow[k] for k in slow], rtol=0, atol=1e-12)
@@ -120,14 +120,14 @@ def test_per_image_evaluation_of_a_resample_equals_evaluating_the_resampled_set(
 def test_keypoint_only_results_use_keypoint_extent_like_pycocotools():
     gt, results = _dataset(5)
     kp_only = [{k: v for k, v in r.items() if k != "bbox"} for r in results]
-    ours = coco_eval.evaluate(gt, kp_only, iou_types=("keypoints",), backend="numpy")
-    np.testing.assert_allclose([ours[n] for n in coco_eval.KEYPOINT_METRICS], _pycocotools_stats(gt, kp_only, "keypoints"), atol=1e-12)
+    ours = evaluation.evaluate(gt, kp_only, iou_types=("keypoints",), backend="numpy")
+    np.testing.assert_allclose([ours[n] for n in evaluation.KEYPOINT_METRICS], _pycocotools_stats(gt, kp_only, "keypoints"), atol=1e-12)
 
 
 def test_pycocotools_backend_agrees_and_perfect_results_score_one(tmp_path):
     gt, results = _dataset(7)
-    a = coco_eval.evaluate(gt, results, backend="numpy")
-    b = coco_eval.evaluate(gt, results, backend="pycocotools") if "pycocotools" in coco_eval.available_backends() else a
+    a = evaluation.evaluate(gt, results, backend="numpy")
+    b = evaluation.evaluate(gt, results, backend="pycocotools") if "pycocotools" in evaluation.available_backends() else a
     assert a == pytest.approx(b, abs=1e-12)
     def perfect(anns):
         return [{"image_id": g["image_id"], "category_id": 1, "bbox": g["bbox"], "score": 1.0, "keypoints": g["keypoints"]} for g in anns]
@@ -135,37 +135,37 @@ def test_pycocotools_backend_agrees_and_perfect_results_score_one(tmp_path):
     path = tmp_path / "gt.json"
     path.write_text(json.dumps(gt))
     people = [g for g in gt["annotations"] if not g["iscrowd"]]
-    m = coco_eval.evaluate(path, perfect([g for g in people if g["num_keypoints"] > 0]), iou_types=("keypoints",), backend="numpy")
+    m = evaluation.evaluate(path, perfect([g for g in people if g["num_keypoints"] > 0]), iou_types=("keypoints",), backend="numpy")
     assert m["AP"] == pytest.approx(1.0) and m["AR"] == pytest.approx(1.0)
-    m = coco_eval.evaluate(path, perfect(people), iou_types=("bbox",), backend="numpy")
+    m = evaluation.evaluate(path, perfect(people), iou_types=("bbox",), backend="numpy")
     assert m["box_AP"] == pytest.approx(1.0) and "AP" not in m
 
 
 def test_no_results_gives_zero_ap():
     gt, _ = _dataset(3)
-    for backend in coco_eval.available_backends():
-        m = coco_eval.evaluate(gt, [], backend=backend)
+    for backend in evaluation.available_backends():
+        m = evaluation.evaluate(gt, [], backend=backend)
         assert m["AP"] == 0.0 and m["box_AP"] == 0.0
 
 
 def test_bad_inputs_raise_clear_errors(tmp_path):
     gt, results = _dataset(1)
     with pytest.raises(DatasetError, match="not found"):
-        coco_eval.evaluate(tmp_path / "missing.json", results)
+        evaluation.evaluate(tmp_path / "missing.json", results)
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     with pytest.raises(DatasetError, match="bad.json"):
-        coco_eval.evaluate(bad, results)
+        evaluation.evaluate(bad, results)
     with pytest.raises(ConfigError, match="image_id 999"):
-        coco_eval.evaluate(gt, [dict(results[0], image_id=999)])
+        evaluation.evaluate(gt, [dict(results[0], image_id=999)])
     with pytest.raises(ConfigError, match="keypoint values"):
-        coco_eval.evaluate(gt, [dict(results[0], keypoints=[1, 2, 3])])
+        evaluation.evaluate(gt, [dict(results[0], keypoints=[1, 2, 3])])
     with pytest.raises(ConfigError, match="backend"):
-        coco_eval.evaluate(gt, results, backend="matlab")
+        evaluation.evaluate(gt, results, backend="matlab")
     broken = copy.deepcopy(gt)
     broken["annotations"][0]["bbox"] = [1, 2]
     with pytest.raises(DatasetError, match=r"annotations\[0\] \(id 1\): field .bbox.: a list of 2 items"):
-        coco_eval.evaluate(broken, results)
+        evaluation.evaluate(broken, results)
 
 
 def test_other_keypoint_counts_default_to_the_shared_sigmas():
@@ -175,12 +175,12 @@ def test_other_keypoint_counts_default_to_the_shared_sigmas():
     for a in gt["annotations"]:
         a["keypoints"] = a["keypoints"][:15]
     five = [dict(r, keypoints=r["keypoints"][:15]) for r in results]
-    default = coco_eval.evaluate(gt, five, iou_types=("keypoints",), backend="numpy")
-    assert default == coco_eval.evaluate(gt, five, iou_types=("keypoints",), backend="numpy", sigmas=oks_sigmas(5))
-    m = coco_eval.evaluate(gt, five, iou_types=("keypoints",), backend="numpy", sigmas=SIGMAS[:5])
+    default = evaluation.evaluate(gt, five, iou_types=("keypoints",), backend="numpy")
+    assert default == evaluation.evaluate(gt, five, iou_types=("keypoints",), backend="numpy", sigmas=oks_sigmas(5))
+    m = evaluation.evaluate(gt, five, iou_types=("keypoints",), backend="numpy", sigmas=SIGMAS[:5])
     assert 0.0 <= m["AP"] <= 1.0 and m != default
     with pytest.raises(ConfigError, match="4 OKS sigmas for 5 keypoints"):
-        coco_eval.evaluate(gt, five, iou_types=("keypoints",), sigmas=SIGMAS[:4])
+        evaluation.evaluate(gt, five, iou_types=("keypoints",), sigmas=SIGMAS[:4])
 
 
 def test_pycocotools_missing_names_the_extra(monkeypatch):
@@ -195,21 +195,21 @@ def test_pycocotools_missing_names_the_extra(monkeypatch):
 
     monkeypatch.setattr(builtins, "__import__", no_pycocotools)
     gt, results = _dataset(0)
-    assert coco_eval.available_backends() == ("numpy",)
+    assert evaluation.available_backends() == ("numpy",)
     with pytest.raises(ImportError, match=r'pip install "yolopose\[eval\]"'):
-        coco_eval.evaluate(gt, results, backend="pycocotools")
+        evaluation.evaluate(gt, results, backend="pycocotools")
 
 
 def test_format_metrics_lists_both_rows():
     gt, results = _dataset(0)
-    text = coco_eval.format_metrics(coco_eval.evaluate(gt, results, backend="numpy"))
+    text = evaluation.format_metrics(evaluation.evaluate(gt, results, backend="numpy"))
     assert "keypoints" in text and "box" in text and "AP50" in text
 
 
 def test_oks_sigmas_have_one_default_for_every_user():
     """Evaluation, tracking and the loss share one default for non-COCO keypoint layouts."""
     from yolopose.core.keypoints import COCO_OKS_SIGMAS, oks_sigmas
-    from yolopose.tracking.similarity import oks_matrix
+    from yolopose.core.oks import oks_matrix
 
     assert oks_sigmas(17) == COCO_OKS_SIGMAS
     five = oks_sigmas(5)
@@ -221,3 +221,26 @@ def test_oks_sigmas_have_one_default_for_every_user():
     got, _ = oks_matrix(a, b, np.array([100.0]))
     want, _ = oks_matrix(a, b, np.array([100.0]), sigmas=five)
     assert got == pytest.approx(want) and 0 < got[0, 0] < 1
+
+
+def test_one_oks_for_evaluation_tracking_and_export():
+    """COCO's keypoint matching, the tracker's similarity and the exporter's agreement are one
+    formula (yolopose.core.oks.oks_terms): on labelled keypoints they give the same OKS."""
+    from yolopose.core.evaluation import _numpy_cocoeval as port
+    from yolopose.core.oks import oks_matrix, oks_pairs
+
+    rng = np.random.default_rng(3)
+    truth = np.concatenate([rng.uniform(0, 200, (2, 17, 2)), np.ones((2, 17, 1))], axis=-1)
+    pred = truth.copy()
+    pred[..., :2] += rng.normal(0, 4, (2, 17, 2))
+    area = np.array([3000.0, 5000.0])
+    gt = port._as_objects([{"bbox": [0, 0, 10, 10], "area": a, "keypoints": t.ravel().tolist(), "num_keypoints": 17}
+                           for a, t in zip(area, truth)], True, "keypoints", 51)
+    dt = port._as_objects([{"bbox": [0, 0, 10, 10], "area": 1.0, "keypoints": p.ravel().tolist(), "score": 1.0}
+                           for p in pred], False, "keypoints", 51)
+    coco = port._oks(dt, gt, np.asarray(COCO_OKS_SIGMAS))  # (D, G)
+    tracked, counted = oks_matrix(truth, pred, area)  # (G, D)
+    np.testing.assert_allclose(coco, tracked.T, rtol=1e-12)
+    assert (counted == 17).all()
+    pairs, _ = oks_pairs(truth, pred, area)
+    np.testing.assert_allclose(pairs, np.diag(tracked), rtol=1e-12)

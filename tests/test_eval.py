@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from _known_detections import gt_annotation, known_raw, make_dataset, mixed_case, pose, pycocotools_direct, scene, write_onnx
 
-from yolopose import Poses, coco_eval
+from yolopose import Poses
+from yolopose.core import evaluation
 from yolopose.core.errors import BackendNotAvailableError, DatasetError
 from yolopose.evaluate import coco_image_entries, evaluate_model, person_category_id, write_results_json
 
@@ -31,7 +32,7 @@ def _onnx_model(path, raw):
 def test_image_entries_and_errors(tmp_path):
     box, kp = pose(np.random.default_rng(0), 10, 10, 50, 80)
     data, images = make_dataset(tmp_path, [gt_annotation(1, 100, box, kp)], 2)
-    gt = coco_eval.load_ground_truth(data)
+    gt = evaluation.load_ground_truth(data)
     entries = coco_image_entries(gt, images, source=str(data))
     assert [e["id"] for e in entries] == [100, 101] and all(Path(e["path"]).is_file() for e in entries)
     assert person_category_id(gt) == 1
@@ -66,9 +67,9 @@ def test_identical_detections_identical_metrics(tmp_path, metrics_backend):
     fp = np.c_[rng.uniform(70, 120, (17, 1)), rng.uniform(5, 60, (17, 1)), np.ones((17, 1))]
     results += _to_results(np.array([[70.0, 5, 120, 60]]), [0.95], fp[None], 101)  # a false positive
     data, _ = make_dataset(tmp_path, anns, 3)
-    ours = coco_eval.evaluate(data, results, backend=metrics_backend)
-    np.testing.assert_allclose([ours[k] for k in coco_eval.KEYPOINT_METRICS], pycocotools_direct(data, results, "keypoints"), atol=1e-12)
-    np.testing.assert_allclose([ours[k] for k in coco_eval.BOX_METRICS], pycocotools_direct(data, results, "bbox"), atol=1e-12)
+    ours = evaluation.evaluate(data, results, backend=metrics_backend)
+    np.testing.assert_allclose([ours[k] for k in evaluation.KEYPOINT_METRICS], pycocotools_direct(data, results, "keypoints"), atol=1e-12)
+    np.testing.assert_allclose([ours[k] for k in evaluation.BOX_METRICS], pycocotools_direct(data, results, "bbox"), atol=1e-12)
     assert 0.0 < ours["AP"] < 1.0
 
 
@@ -103,7 +104,7 @@ def test_eval_known_detections_are_perfect(tmp_path):
     m = result.metrics
     assert m["AP"] == pytest.approx(1.0) and m["AP50"] == pytest.approx(1.0) and m["AR"] == pytest.approx(1.0)
     assert m["box_AP"] == pytest.approx(1.0)
-    assert set(coco_eval.KEYPOINT_METRICS + coco_eval.BOX_METRICS) <= set(m)
+    assert set(evaluation.KEYPOINT_METRICS + evaluation.BOX_METRICS) <= set(m)
 
 
 @pytest.mark.parametrize("metrics_backend", ["pycocotools", "numpy"])
@@ -115,11 +116,11 @@ def test_eval_matches_pycocotools_direct(tmp_path, metrics_backend):
     result = evaluate_model(model, data, images, metrics_backend=metrics_backend, results_json=out)
     dets = json.loads(out.read_text())
     assert len(dets) == 6  # two people in each of three images
-    np.testing.assert_allclose([result.metrics[k] for k in coco_eval.KEYPOINT_METRICS], pycocotools_direct(data, dets, "keypoints"), atol=1e-12)
-    np.testing.assert_allclose([result.metrics[k] for k in coco_eval.BOX_METRICS], pycocotools_direct(data, dets, "bbox"), atol=1e-12)
+    np.testing.assert_allclose([result.metrics[k] for k in evaluation.KEYPOINT_METRICS], pycocotools_direct(data, dets, "keypoints"), atol=1e-12)
+    np.testing.assert_allclose([result.metrics[k] for k in evaluation.BOX_METRICS], pycocotools_direct(data, dets, "bbox"), atol=1e-12)
     assert 0.2 < result.metrics["AP"] < 1.0
     # the ground truth it scored against comes back (read once), but not into the JSON summary
-    assert result.ground_truth == coco_eval.load_ground_truth(data) and "ground_truth" not in result.to_dict()
+    assert result.ground_truth == evaluation.load_ground_truth(data) and "ground_truth" not in result.to_dict()
 
 
 def test_eval_cli(tmp_path):
@@ -138,7 +139,7 @@ def test_eval_cli(tmp_path):
     written = json.loads(dets.read_text())
     assert len(written) == 6
     summary = json.loads(metrics.read_text())
-    assert summary["metrics"] == pytest.approx(coco_eval.evaluate(data, written))
+    assert summary["metrics"] == pytest.approx(evaluation.evaluate(data, written))
     assert summary["settings"]["backend"] == "onnxruntime" and summary["settings"]["conf"] == 0.001
     assert "keypoint_errors" not in summary
 

@@ -1,4 +1,4 @@
-"""yolopose.keypoint_errors: which keypoints go wrong, on hand-made ground truth and detections."""
+"""yolopose.core.evaluation.keypoint_errors: which keypoints go wrong, on hand-made ground truth and detections."""
 from __future__ import annotations
 
 import json
@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from yolopose.keypoint_errors import FAR_OFF, keypoint_errors
+from yolopose.core.evaluation import FAR_OFF, keypoint_errors
 from yolopose.core.keypoints import COCO_FLIP_INDEX, COCO_KEYPOINT_NAMES
 
 

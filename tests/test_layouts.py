@@ -310,7 +310,7 @@ def test_end2end_through_predict_bench_eval_track_and_batch(tmp_path):
     assert {p["id"] for p in frames[0]["people"]} == {p["id"] for p in frames[1]["people"]}
 
     out = tmp_path / "batch"
-    res = run.invoke(main, ["batch", str(images), "--model", str(model), "--out", str(out), "--engine", "local",
+    res = run.invoke(main, ["batch", str(images), "--model", str(model), "--out", str(out), "--executor", "local",
                             "--format", "jsonl", "--no-progress"])
     assert res.exit_code == 0, res.output
     rows = [json.loads(line) for part in sorted(out.glob("*.jsonl")) for line in part.read_text().splitlines()]

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from _batch_inputs import SAMPLES
-from yolopose.core.coco_eval import evaluate, load_ground_truth
+from yolopose.core.evaluation import evaluate, load_ground_truth
 from yolopose.core.errors import DatasetError
 from yolopose.evaluate import coco_image_entries, evaluate_model
 
@@ -196,7 +196,7 @@ def test_a_symlink_loop_in_a_batch_folder_is_an_error_row(tmp_path):
 
     shutil.copy(sorted(SAMPLES.glob("*.jpg"))[0], tmp_path / "a.jpg")
     (tmp_path / "loop.jpg").symlink_to("loop.jpg")
-    summary = execute([tmp_path], tmp_path / "out", format="jsonl", engine="local")
+    summary = execute([tmp_path], tmp_path / "out", format="jsonl", executor="local")
     rows = {Path(r["source"]).name: r for r in read_rows(summary.output)}
     assert set(rows) == {"a.jpg", "loop.jpg"} and rows["a.jpg"]["error"] is None
     assert "loop.jpg" in rows["loop.jpg"]["error"]

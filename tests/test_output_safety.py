@@ -39,7 +39,7 @@ def _rows(out: Path):
 
 
 def _batch(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, "batch", *args, "--engine", "local", "--format", "jsonl", "--no-progress"],
+    return subprocess.run([*CLI, "batch", *args, "--executor", "local", "--format", "jsonl", "--no-progress"],
                           capture_output=True, text=True, timeout=300)
 
 
@@ -66,7 +66,7 @@ def test_a_second_job_on_a_held_folder_fails_at_once_and_a_killed_holder_frees_i
 
 def test_two_jobs_started_together_write_every_input_once(archive, tmp_path):
     out = tmp_path / "out"
-    procs = [subprocess.Popen([*CLI, "batch", str(archive), "--out", str(out), "--engine", "local", "--format", "jsonl",
+    procs = [subprocess.Popen([*CLI, "batch", str(archive), "--out", str(out), "--executor", "local", "--format", "jsonl",
                                "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(2)]
     results = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
@@ -183,7 +183,7 @@ def _reason_in(err: str, condition: str) -> bool:
 @pytest.mark.parametrize("condition", _disks.CONDITIONS)
 def test_batch_on_a_read_only_or_full_disk(archive, tmp_path, condition):
     out = tmp_path / "out"
-    code, _, err, left = _disks.run_cli(condition, out, "batch", str(archive), "--out", str(out), "--engine", "local",
+    code, _, err, left = _disks.run_cli(condition, out, "batch", str(archive), "--out", str(out), "--executor", "local",
                                         "--format", "jsonl", "--no-progress")
     _one_line_error(code, err, str(out))
     assert _reason_in(err, condition), err

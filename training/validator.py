@@ -1,4 +1,4 @@
-"""COCO validation of a pose model: the SDK's decode and NMS, then :mod:`yolopose.core.coco_eval`.
+"""COCO validation of a pose model: the SDK's decode and NMS, then :mod:`yolopose.core.evaluation`.
 
 The steps are those of the SDK, so the numbers measure what users get: letterboxed batch ->
 :func:`~yolopose.training.models.predict_candidates` (``yolopose.core.ops.decode``) -> per image, the
@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from yolopose.core import coco_eval
+from yolopose.core import evaluation
 from yolopose.core.errors import DatasetError
 from yolopose.core.ops import Candidates, LetterboxTransform, select_detections
 
@@ -28,7 +28,7 @@ __all__ = ["ValidationResult", "Validator", "coco_results", "ground_truth_of"]
 
 @dataclass
 class ValidationResult:
-    """Metrics (see :mod:`yolopose.core.coco_eval`), the COCO result dicts, and how long it took."""
+    """Metrics (see :mod:`yolopose.core.evaluation`), the COCO result dicts, and how long it took."""
 
     metrics: Dict[str, float]
     results: List[Dict[str, Any]] = field(default_factory=list)
@@ -42,7 +42,7 @@ class ValidationResult:
 
     def table(self) -> str:
         """The metrics as a printable table."""
-        return coco_eval.format_metrics(self.metrics, title=f"{self.images} images, {self.seconds:.1f} s")
+        return evaluation.format_metrics(self.metrics, title=f"{self.images} images, {self.seconds:.1f} s")
 
 
 def coco_results(
@@ -102,7 +102,7 @@ class Validator:
         progress: bool = True,
     ) -> None:
         self.dataset = dataset
-        self.ground_truth = coco_eval.load_ground_truth(ground_truth if ground_truth is not None else ground_truth_of(dataset))
+        self.ground_truth = evaluation.load_ground_truth(ground_truth if ground_truth is not None else ground_truth_of(dataset))
         cats = sorted(c["id"] for c in self.ground_truth["categories"])
         if not cats:
             raise DatasetError("the validation ground truth has no categories")
@@ -144,5 +144,5 @@ class Validator:
     def __call__(self, model: nn.Module) -> ValidationResult:
         start = time.perf_counter()
         results = self.predict(model)
-        metrics = coco_eval.evaluate(self.ground_truth, results, backend=self.backend, sigmas=self.sigmas)
+        metrics = evaluation.evaluate(self.ground_truth, results, backend=self.backend, sigmas=self.sigmas)
         return ValidationResult(metrics, results, images=len(self.dataset), seconds=time.perf_counter() - start)

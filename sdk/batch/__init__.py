@@ -4,10 +4,10 @@
     out = yolopose.batch.run(["archive/", "cams/*.mp4"], "poses/", every=5)   # Ray, local runtime
     rows = yolopose.batch.read_rows(out)                                       # list of dicts
 
-``engine="local"`` runs the same pipeline without Ray (the reference the Ray engine is tested
+``executor="local"`` runs the same pipeline without Ray (the reference the Ray executor is tested
 against); ``address="ray://head:10001"`` runs it on a cluster. :func:`pose_dataset` gives the lazy
 Ray ``Dataset`` of pose rows for work that continues in Ray. Rows: :mod:`yolopose.batch.rows`.
-Ray (``pip install "yolopose[ray]"``) is imported only when the Ray engine runs.
+Ray (``pip install "yolopose[ray]"``) is imported only when the Ray executor runs.
 """
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def pose_dataset(
     ``estimator_options``: ``backend``, ``device``, ``conf``, ``iou``, ``max_det``, ``infer_batch``.
     Nothing runs until the dataset is consumed (``ds.write_parquet(...)``, ``ds.iter_rows()``...).
     """
-    from . import engines
+    from . import executors
 
     config = PredictorConfig(model=model, every=every, **estimator_options)
-    return engines.pose_dataset(expand_sources(sources), config, actors, threads_per_actor, batch_size)
+    return executors.pose_dataset(expand_sources(sources), config, actors, threads_per_actor, batch_size)

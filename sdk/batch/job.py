@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 from ..core.errors import ConfigError
-from .engines import get_engine
+from .executors import get_executor
 from .output import OutputFolder, PartWriter
 from .predictor import STAGES, PredictorConfig
 from .rows import VIDEO_ENDED
@@ -28,7 +28,7 @@ class BatchSummary:
     an error row at frame :data:`~yolopose.batch.rows.VIDEO_ENDED`), ``missing``: their sources."""
 
     output: str
-    engine: str
+    executor: str
     workers: int
     inputs: int = 0
     skipped: int = 0
@@ -59,7 +59,7 @@ class BatchSummary:
     def format(self) -> str:
         return (f"{self.images} images, {self.frames} video frames, {self.people} people, {self.errors} errors "
                 f"in {self.seconds:.1f} s: {self.rate:.1f} images/s, {self.rate / max(1, self.workers):.1f} per "
-                f"{'actor' if self.engine == 'ray' else 'worker'} ({self.workers} x {self.engine})"
+                f"{'actor' if self.executor == 'ray' else 'worker'} ({self.workers} x {self.executor})"
                 + (f"; {self.skipped} inputs already done" if self.skipped else "") + f"\noutput: {self.output}"
                 + (f"\n{self.ended_early} video(s) ended before the frame count their header announces, so their "
                    f"rows are missing: {', '.join(self.missing[:3])}{' ...' if len(self.missing) > 3 else ''}"
@@ -72,7 +72,7 @@ def execute(
     model: Optional[PathLike] = None,
     *,
     format: str = "parquet",
-    engine: str = "ray",
+    executor: str = "ray",
     every: int = 1,
     resume: bool = False,
     overwrite: bool = False,
@@ -101,17 +101,17 @@ def execute(
         raise ConfigError(f"batch_size, threads_per_actor and actors must be >= 1, got {batch_size}, "
                           f"{threads_per_actor}, {actors}")
     config = PredictorConfig(model=None if model is None else str(model), backend=backend, device=device, conf=conf,
-                             iou=iou, max_det=max_det, threads=None if engine == "ray" else threads_per_actor,
+                             iou=iou, max_det=max_det, threads=None if executor == "ray" else threads_per_actor,
                              every=every, infer_batch=infer_batch)
     folder = OutputFolder(out, format)
     items = expand_sources([str(s) for s in sources])
     with folder.lock():
-        return _execute(folder, items, config, engine=engine, resume=resume, overwrite=overwrite, actors=actors,
+        return _execute(folder, items, config, executor=executor, resume=resume, overwrite=overwrite, actors=actors,
                         threads_per_actor=threads_per_actor, batch_size=batch_size, address=address,
                         rows_per_part=rows_per_part, flush_seconds=flush_seconds, progress=progress)
 
 
-def _execute(folder: OutputFolder, items: Sequence[Any], config: PredictorConfig, *, engine: str, resume: bool,
+def _execute(folder: OutputFolder, items: Sequence[Any], config: PredictorConfig, *, executor: str, resume: bool,
              overwrite: bool, actors: Optional[int], threads_per_actor: int, batch_size: int, address: Optional[str],
              rows_per_part: int, flush_seconds: float, progress: bool) -> BatchSummary:
     """:func:`execute` once the output folder is held."""
@@ -119,15 +119,15 @@ def _execute(folder: OutputFolder, items: Sequence[Any], config: PredictorConfig
 
     done = folder.prepare(resume=resume, overwrite=overwrite)
     todo = with_resume(items, done)
-    runner = get_engine(engine, config, batch_size=batch_size, actors=actors, threads_per_actor=threads_per_actor,
+    runner = get_executor(executor, config, batch_size=batch_size, actors=actors, threads_per_actor=threads_per_actor,
                         address=address)
-    summary = BatchSummary(output=str(folder.path), engine=engine, workers=runner.workers, inputs=len(items),
+    summary = BatchSummary(output=str(folder.path), executor=executor, workers=runner.workers, inputs=len(items),
                            skipped=len(items) - len(todo))
     writer = PartWriter(folder, rows_per_part=rows_per_part, flush_seconds=flush_seconds)
     videos = {i.source for i in todo if i.kind == "video"}
     t0 = time.perf_counter()
     try:
-        with progress_bar(None if videos else len(todo), desc=f"batch ({engine})", enabled=progress, unit="img") as bar:
+        with progress_bar(None if videos else len(todo), desc=f"batch ({executor})", enabled=progress, unit="img") as bar:
             if todo:
                 for rows in runner.run(todo):
                     writer.add(rows)
@@ -170,7 +170,8 @@ def run(sources: Sequence[PathLike], out: PathLike, model: Optional[PathLike] = 
             which is then the returned path).
         model: a model file; ``None`` for the bundled model.
         format: ``"parquet"`` (default), ``"jsonl"`` or ``"coco"``.
-        engine: ``"ray"`` (default; Ray Data, extra ``yolopose[ray]``) or ``"local"`` (this process).
+        executor: ``"ray"`` (default; Ray Data, extra ``yolopose[ray]``) or ``"local"`` (this process):
+            who runs the workers (:mod:`yolopose.batch.executors`).
         every: keep one video frame in ``every``.
         resume: skip inputs written by an earlier run into ``out``. overwrite: delete its parts first.
         actors: Ray actors (default: one per ``threads_per_actor`` CPUs of the cluster).

@@ -1,7 +1,7 @@
 """The work of one batch worker: read images and video frames, run the model, make rows.
 
-:class:`BatchPredictor` holds one :class:`~yolopose.PoseEstimator`, loaded once; the local engine
-runs one in-process and the Ray engine one per actor, so both produce the same rows. Every input
+:class:`BatchPredictor` holds one :class:`~yolopose.PoseEstimator`, loaded once; the local executor
+runs one in-process and the Ray executor one per actor, so both produce the same rows. Every input
 gives rows, never an exception: an image that cannot be read, a video that cannot be opened, a video
 frame that cannot be decoded, or a model error on one image becomes an error row and the job goes
 on; a video that ends before the frame count its header announces gets a row at frame

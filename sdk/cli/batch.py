@@ -5,6 +5,8 @@ from typing import Optional, Sequence
 
 import click
 
+from ._options import executor_option
+
 __all__ = ["batch"]
 
 
@@ -14,8 +16,7 @@ __all__ = ["batch"]
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=str), help="Output folder.")
 @click.option("--format", "fmt", type=click.Choice(["parquet", "jsonl", "coco"]), default="parquet", show_default=True,
               help="Output format (one row per image or video frame, with an error column).")
-@click.option("--engine", type=click.Choice(["ray", "local"]), default="ray", show_default=True,
-              help="ray: Ray Data actor pool (yolopose[ray]); local: this process, no Ray.")
+@executor_option("ray", help="Who runs the workers. ray: Ray Data actor pool (yolopose[ray]); local: this process, no Ray.")
 @click.option("--every", default=1, show_default=True, type=click.IntRange(1), help="Keep one video frame in N.")
 @click.option("--actors", default=None, type=click.IntRange(1), help="Ray actors (default: CPUs / threads-per-actor).")
 @click.option("--threads-per-actor", default=1, show_default=True, type=click.IntRange(1), help="Engine threads per actor.")
@@ -28,7 +29,7 @@ __all__ = ["batch"]
 @click.option("--conf", default=0.25, show_default=True, type=click.FloatRange(0, 1), help="Minimum person score.")
 @click.option("--iou", default=0.65, show_default=True, type=click.FloatRange(0, 1), help="NMS IoU threshold.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar with images/s on stderr.")
-def batch(sources: Sequence[str], model: Optional[str], out: str, fmt: str, engine: str, every: int,
+def batch(sources: Sequence[str], model: Optional[str], out: str, fmt: str, executor: str, every: int,
           actors: Optional[int], threads_per_actor: int, batch_size: int, address: Optional[str], resume: bool,
           overwrite: bool, backend: str, device: str, conf: float, iou: float, progress: bool) -> None:
     """Find people in every image and video frame of SOURCES; write one row per input to --out.
@@ -46,7 +47,7 @@ def batch(sources: Sequence[str], model: Optional[str], out: str, fmt: str, engi
     from yolopose.core.errors import YoloPoseError
 
     try:
-        summary = execute(sources, out, model, format=fmt, engine=engine, every=every, resume=resume,
+        summary = execute(sources, out, model, format=fmt, executor=executor, every=every, resume=resume,
                           overwrite=overwrite, actors=actors, threads_per_actor=threads_per_actor,
                           batch_size=batch_size, address=address, backend=backend, device=device, conf=conf,
                           iou=iou, progress=progress)

@@ -6,6 +6,8 @@ from typing import Optional
 
 import click
 
+from ._options import executor_option
+
 __all__ = ["eval_command"]
 
 
@@ -31,10 +33,11 @@ __all__ = ["eval_command"]
               help="Also print each keypoint's error on the people found (score >= 0.25): median and p90 in % of "
                    "the person's size, share with OKS >= 0.5, far off (> 25%), left/right swapped; kept in --metrics.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar on stderr.")
-@click.option("--engine", type=click.Choice(["process", "ray", "local"]), default="process", show_default=True,
-              help="process: a loop here; ray: Ray Data actors (yolopose[ray]), same metrics; local: the batch pipeline in-process.")
-@click.option("--actors", default=None, type=click.IntRange(1), help="Ray actors (--engine ray; default: one per CPU).")
-@click.option("--address", default=None, help="Ray cluster to join (--engine ray): auto, ray://host:port.")
+@executor_option("process", extra=("process",),
+                 help="Who runs the images. process: a loop here; ray: Ray Data actors (yolopose[ray]), same metrics; "
+                      "local: the batch pipeline in-process.")
+@click.option("--actors", default=None, type=click.IntRange(1), help="Ray actors (--executor ray; default: one per CPU).")
+@click.option("--address", default=None, help="Ray cluster to join (--executor ray): auto, ray://host:port.")
 @click.option("--allow-outside-images", is_flag=True,
               help="Read images whose file_name in --data is absolute or leaves --images with '..' (refused by default).")
 def eval_command(
@@ -50,7 +53,7 @@ def eval_command(
     metrics_backend: str,
     keypoint_errors: bool,
     progress: bool,
-    engine: str,
+    executor: str,
     actors: Optional[int],
     address: Optional[str],
     allow_outside_images: bool,
@@ -64,7 +67,7 @@ def eval_command(
       yolopose eval s6_int8.tflite --data person_keypoints_val2017.json --images val2017/ --json dets.json
       yolopose eval model.onnx --data val.json --images val/ --keypoint-errors   # which keypoints cost AP
     """
-    from ..core.coco_eval import format_metrics
+    from ..core.evaluation import format_metrics
     from ..core.errors import YoloPoseError
     from ..evaluate import evaluate_model
     from ..core.fileio import atomic_write_text, check_writable
@@ -75,7 +78,7 @@ def eval_command(
                 check_writable(path, what)
         result = evaluate_model(model, data, images, backend=backend, device=device, conf=conf, iou=iou,
                                 metrics_backend=metrics_backend, progress=progress, results_json=json_path,
-                                engine=engine, engine_options={"actors": actors, "address": address},
+                                executor=executor, executor_options={"actors": actors, "address": address},
                                 allow_outside_images=allow_outside_images)
     except YoloPoseError as exc:
         raise click.ClickException(str(exc)) from None
@@ -85,7 +88,7 @@ def eval_command(
     click.echo(format_metrics(result.metrics))
     summary = result.to_dict()
     if keypoint_errors:
-        from ..keypoint_errors import keypoint_errors as per_keypoint
+        from ..core.evaluation import keypoint_errors as per_keypoint
 
         report = per_keypoint(result.ground_truth if result.ground_truth is not None else data, result.detections)
         click.echo(report.table())

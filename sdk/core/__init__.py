@@ -11,7 +11,9 @@ build on (numpy, Pillow and click only; it imports no stage).
 ``ops``             numpy letterbox, decode, NMS, detection selection, quantization, scaling
 ``images``          image decoding (formats, EXIF, modes, decompression bombs)
 ``results``         :class:`~yolopose.core.results.Poses` and its drawing (``draw``)
-``coco_eval``       COCO keypoint and box evaluation (pycocotools or its numpy port)
+``oks``             the object keypoint similarity, the one formula every OKS uses
+``evaluation``      scoring against COCO ground truth: annotation checks, keypoint and box AP,
+                    per-keypoint errors
 ``cpu``             CPU model and instruction-set flags
 ``cli``             the lazy click group of the command lines
 =================== ===========================================================================

@@ -11,7 +11,7 @@ from __future__ import annotations
 from .assignment import greedy_assignment, linear_sum_assignment
 from .kalman import KalmanBoxFilter
 from .metrics import JitterMetrics, MOTMetrics, jitter_metrics, mot_metrics
-from .similarity import oks_matrix, oks_pairs
+from ..core.oks import oks_matrix, oks_pairs
 from .smoothing import KeypointSmoother, OneEuroFilter
 from .tracked import TrackedPoses
 from .tracker import PoseTracker

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..core.errors import ConfigError
 from .assignment import linear_sum_assignment
-from .similarity import box_iou
+from ..core.ops import box_iou
 
 __all__ = ["MOTMetrics", "mot_metrics", "JitterMetrics", "jitter_metrics"]
 

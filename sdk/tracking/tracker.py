@@ -24,7 +24,8 @@ import numpy as np
 from ..core.errors import ConfigError
 from .assignment import linear_sum_assignment
 from .kalman import KalmanBoxFilter, xyxy_to_cxcywh
-from .similarity import box_iou, oks_matrix
+from ..core.oks import oks_matrix
+from ..core.ops import box_iou
 from .smoothing import KeypointSmoother
 from .tracked import TrackedPoses
 

@@ -7,7 +7,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from yolopose.core._coco_check import check_coco, image_path
+from yolopose.core.evaluation.annotations import check_coco, image_path
 from yolopose.core.errors import DatasetError, ImageError
 
 from ._images import image_size
@@ -19,7 +19,7 @@ _TOL = 1.0  # pixels a box or keypoint may stick out of the image before it coun
 
 
 def read_coco_json(path: Path, log: Optional[SkipLog] = None) -> Dict[str, Any]:
-    """Parse a COCO JSON file and keep its well-formed records (:func:`yolopose.core._coco_check.check_coco`);
+    """Parse a COCO JSON file and keep its well-formed records (:func:`yolopose.core.evaluation.check_coco`);
     each bad record is reported through ``log`` (file, record, field) and left out.
     :class:`DatasetError` naming the file if it is not a COCO file at all."""
     path = Path(path)

@@ -10,7 +10,7 @@ whether its own OKS term (``exp(-d^2 / (2 area (2 sigma)^2))``) reaches 0.5, and
 one (a dead output channel, say), and, for keypoints with a mirror twin (COCO's left/right), whether
 it is *swapped*: far off its own truth but within that distance of its twin's::
 
-    from yolopose.keypoint_errors import keypoint_errors
+    from yolopose.core.evaluation import keypoint_errors
     report = keypoint_errors("person_keypoints_val.json", result.detections)
     print(report.table())
 """
@@ -21,9 +21,10 @@ from typing import Any, Dict, List, Mapping, Sequence
 
 import numpy as np
 
-from .core.coco_eval import GroundTruth, _num_keypoints, load_ground_truth
-from .core.keypoints import COCO_FLIP_INDEX, COCO_KEYPOINT_NAMES, oks_sigmas
-from .core.ops.nms import box_iou
+from ..keypoints import COCO_FLIP_INDEX, COCO_KEYPOINT_NAMES, oks_sigmas
+from ..oks import oks_terms
+from ..ops.nms import box_iou
+from .coco import GroundTruth, _num_keypoints, load_ground_truth
 
 __all__ = ["FAR_OFF", "LARGE_AREA", "KeypointError", "KeypointErrors", "keypoint_errors"]
 
@@ -138,7 +139,7 @@ def keypoint_errors(ground_truth: GroundTruth, detections: Sequence[Mapping[str,
     flip = COCO_FLIP_INDEX if num == len(COCO_FLIP_INDEX) else tuple(range(num))
     twin_rel = np.sqrt(((pred[..., :2] - truth[:, flip, :2]) ** 2).sum(-1) / np.maximum(area, 1e-9))
     swapped = (rel > FAR_OFF) & (twin_rel <= FAR_OFF) & (truth[:, flip, 2] > 0)
-    oks = np.exp(-dist2 / (2 * np.maximum(area, 1e-9) * (2 * sigmas) ** 2))
+    oks = oks_terms(dist2, np.maximum(area, 1e-9), sigmas)
     labelled = truth[..., 2] > 0
     large = labelled & (area >= LARGE_AREA)
     rows = []

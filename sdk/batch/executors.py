@@ -1,8 +1,12 @@
-"""Where a batch job runs: in this process (``local``) or on Ray Data (``ray``).
+"""Batch executors: where a batch job runs, in this process (``local``) or on Ray Data (``ray``).
 
-Both turn work items into rows with :class:`~yolopose.batch.predictor.BatchPredictor`, so their
-rows are the same; they differ only in who runs it. An engine yields lists of rows as they are
-done, in no fixed order.
+Every executor turns work items into rows with :class:`~yolopose.batch.predictor.BatchPredictor`,
+so their rows are the same; they differ only in who runs it. An executor is a class registered in
+:data:`EXECUTORS` (``register_executor`` from outside the package), built as
+``cls(config, batch_size=..., actors=..., threads_per_actor=..., address=...)`` (options it does not
+use it ignores), with ``name``, ``workers``, ``run(items)`` yielding lists of rows as they are done
+(in no fixed order) and ``close()``. ("Engine" is the inference library a worker's
+:class:`~yolopose.PoseEstimator` runs, :mod:`yolopose.runtimes`; an executor only decides who runs it.)
 """
 from __future__ import annotations
 
@@ -12,15 +16,16 @@ import os
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 from ..core.errors import BackendNotAvailableError, ConfigError
+from ..core.registry import Registry
 from .predictor import BatchPredictor, PredictorConfig
 from .rows import Row
 from .sources import WorkItem
 
-__all__ = ["ENGINES", "LocalEngine", "RayEngine", "get_engine", "pose_dataset"]
+__all__ = ["EXECUTORS", "LocalExecutor", "RayExecutor", "get_executor", "list_executors", "pose_dataset", "register_executor"]
 
 
-class LocalEngine:
-    """The reference engine: one :class:`BatchPredictor` in this process, items in order."""
+class LocalExecutor:
+    """The reference executor: one :class:`BatchPredictor` in this process, items in order."""
 
     name = "local"
 
@@ -48,8 +53,8 @@ def _ray() -> Any:
         import ray
         import ray.data  # noqa: F401
     except ImportError:
-        raise BackendNotAvailableError('the Ray engine needs Ray Data: pip install "yolopose[ray]" '
-                                       "(or run with --engine local)") from None
+        raise BackendNotAvailableError('the Ray executor needs Ray Data: pip install "yolopose[ray]" '
+                                       "(or run with --executor local)") from None
     return ray
 
 
@@ -127,7 +132,7 @@ class _PoseActor:
         return self.predictor(batch)
 
 
-class RayEngine:
+class RayExecutor:
     """Ray Data with an actor pool (see :func:`pose_dataset`); local Ray unless ``address``."""
 
     name = "ray"
@@ -157,13 +162,25 @@ class RayEngine:
             self._started = False
 
 
-#: engine name -> class.
-ENGINES: Dict[str, Any] = {"local": LocalEngine, "ray": RayEngine}
+#: executor name -> class, in registration order (the first is the reference)
+EXECUTORS: Registry[Any] = Registry("batch executor")
 
 
-def get_engine(name: str, config: PredictorConfig, **options: Any) -> Any:
-    try:
-        cls = ENGINES[name]
-    except KeyError:
-        raise ConfigError(f"unknown engine {name!r}; choose from {', '.join(ENGINES)}") from None
-    return cls(config, **options)
+def register_executor(cls: Any, replace: bool = False) -> Any:
+    """Add an executor class under ``cls.name`` (usable as a class decorator)."""
+    EXECUTORS.register(cls.name, cls, replace=replace)
+    return cls
+
+
+def list_executors() -> List[str]:
+    """Registered executor names (the choices of ``yolopose batch --executor``)."""
+    return EXECUTORS.names()
+
+
+def get_executor(name: str, config: PredictorConfig, **options: Any) -> Any:
+    """A ready executor ``name`` for ``config`` (:class:`ConfigError` lists the known ones)."""
+    return EXECUTORS.get(name)(config, **options)
+
+
+register_executor(LocalExecutor)
+register_executor(RayExecutor)

@@ -3,7 +3,7 @@
 The steps and their order follow pycocotools exactly (matching greedy by score, crowd handling,
 area ranges, 101-point interpolated precision), so that the numbers agree with it to floating
 point. Per detection the matching is vectorized over IoU thresholds and ground truths.
-Used by :mod:`yolopose.core.coco_eval`; not public.
+Used by :mod:`yolopose.core.evaluation.coco`; not public.
 """
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
+
+from ..oks import oks_terms
 
 __all__ = ["EvalParams", "KEYPOINT_PARAMS", "BBOX_PARAMS", "evaluate_images", "summary_stats"]
 
@@ -106,8 +108,8 @@ def _box_iou(dt: np.ndarray, gt: np.ndarray, crowd: np.ndarray) -> np.ndarray:
 
 
 def _oks(dt: _Objects, gt: _Objects, sigmas: np.ndarray) -> np.ndarray:
-    """Object keypoint similarity ``(D, G)`` as pycocotools computes it."""
-    variances = (sigmas * 2) ** 2
+    """Object keypoint similarity ``(D, G)`` as pycocotools computes it (:func:`~yolopose.core.oks.oks_terms`
+    over the labelled keypoints; none labelled: the distance to a box twice the ground truth's)."""
     k = len(sigmas)
     xd, yd = dt.keypoints[:, 0::3], dt.keypoints[:, 1::3]
     out = np.zeros((len(dt.score), len(gt.area)))
@@ -123,10 +125,10 @@ def _oks(dt: _Objects, gt: _Objects, sigmas: np.ndarray) -> np.ndarray:
             z = np.zeros(k)
             dx = np.maximum(z, x0 - xd) + np.maximum(z, xd - x1)
             dy = np.maximum(z, y0 - yd) + np.maximum(z, yd - y1)
-        e = (dx**2 + dy**2) / variances / (gt.area[j] + _EPS) / 2
+        terms = oks_terms(dx**2 + dy**2, gt.area[j] + _EPS, sigmas)
         if visible.any():
-            e = e[:, visible]
-        out[:, j] = np.sum(np.exp(-e), axis=1) / e.shape[1]
+            terms = terms[:, visible]
+        out[:, j] = np.sum(terms, axis=1) / terms.shape[1]
     return out
 
 

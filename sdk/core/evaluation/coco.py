@@ -30,10 +30,10 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ._coco_check import check_coco, raise_problems
-from ._coco_eval_numpy import BBOX_PARAMS, KEYPOINT_PARAMS, EvalParams, evaluate_images, summary_stats
-from .errors import BackendNotAvailableError, ConfigError, DatasetError
-from .keypoints import COCO_OKS_SIGMAS, oks_sigmas
+from ..errors import BackendNotAvailableError, ConfigError, DatasetError
+from ..keypoints import COCO_OKS_SIGMAS, oks_sigmas
+from ._numpy_cocoeval import BBOX_PARAMS, KEYPOINT_PARAMS, EvalParams, evaluate_images, summary_stats
+from .annotations import check_coco, raise_problems
 
 __all__ = [
     "KEYPOINT_METRICS",
@@ -69,7 +69,7 @@ def load_ground_truth(source: GroundTruth) -> Dict[str, Any]:
 
     Missing ``area`` is taken as the box area and missing ``num_keypoints`` counted from the
     visibility flags. Every image, annotation and category is checked (types, finite numbers,
-    ids that exist, keypoint counts: :mod:`yolopose.core._coco_check`); anything malformed raises
+    ids that exist, keypoint counts: :mod:`yolopose.core.evaluation.annotations`); anything malformed raises
     :class:`~yolopose.core.errors.DatasetError` naming the file, the record and the field, and no record
     is ever dropped silently.
     """

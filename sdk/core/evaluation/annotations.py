@@ -18,8 +18,8 @@ from pathlib import Path
 from collections.abc import Mapping
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from ._schema import FieldError, Int, Num, Rule, Seq, Str
-from .errors import DatasetError
+from .._schema import FieldError, Int, Num, Rule, Seq, Str
+from ..errors import DatasetError
 
 __all__ = ["Problem", "CocoCheck", "check_coco", "image_path", "raise_problems"]
 
