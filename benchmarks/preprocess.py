@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import dataclasses
 import json
 import os
@@ -101,8 +102,9 @@ def pillow_only(fn: Callable[[], Any]) -> Callable[[], Any]:
 def estimator_at_640(model: Path) -> PoseEstimator:
     """The bundled model's estimator with its input plan moved to 640x640 (preprocess only)."""
     est = PoseEstimator(model, threads=1)
-    meta = dataclasses.replace(est.plan.metadata, imgsz=IMGSZ)
-    est.plan = dataclasses.replace(est.plan, metadata=meta)
+    layout = copy.copy(est.plan.output_layout)  # the plan's metadata is its output layout's
+    layout.metadata = dataclasses.replace(est.plan.metadata, imgsz=IMGSZ)
+    est.plan = dataclasses.replace(est.plan, output_layout=layout)
     est._input = InputWriter(est.plan, 114)
     return est
 
