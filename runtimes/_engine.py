@@ -1,59 +1,14 @@
-"""Private helpers shared by the engine adapters: imports, file checks, error translation."""
+"""Private helpers shared by the engine adapters: what an engine raises, told as a ModelError."""
 from __future__ import annotations
 
 import contextlib
-import importlib
 import re
 from pathlib import Path
-from types import ModuleType
-from typing import Any, Iterator, Sequence
+from typing import Iterator
 
-from yolopose.core.errors import BackendNotAvailableError, ModelError, YoloPoseError
+from yolopose.core.errors import ModelError, YoloPoseError
 
-__all__ = ["import_engine", "check_model_file", "engine_errors", "read_model_bytes", "model_data", "engine_message"]
-
-
-def import_engine(modules: Sequence[str], backend: str, extra: str) -> ModuleType:
-    """Import the first importable module of ``modules`` or explain which extra to install."""
-    problems = []
-    for name in modules:
-        try:
-            return importlib.import_module(name)
-        except ImportError as exc:  # not installed, or installed but broken (e.g. ABI mismatch)
-            problems.append(f"{name}: {exc}")
-    raise BackendNotAvailableError(
-        f"the {backend!r} backend needs {' or '.join(m.split('.')[0] for m in modules)}, which cannot be imported "
-        f"({'; '.join(problems)}). Install it with: pip install \"yolopose[{extra}]\""
-    )
-
-
-def check_model_file(path: Path, what: str = "model file") -> Path:
-    """A readable, non-empty regular file, or a :class:`ModelError` naming it."""
-    path = Path(path)
-    if not path.exists():
-        raise ModelError(f"{what} {str(path)!r} does not exist")
-    if not path.is_file():
-        raise ModelError(f"{what} {str(path)!r} is not a file")
-    if path.stat().st_size == 0:
-        raise ModelError(f"{what} {str(path)!r} is empty")
-    return path
-
-
-def read_model_bytes(path: Path) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise ModelError(f"cannot read model file {str(path)!r}: {exc.strerror or exc}") from None
-    except MemoryError:
-        raise ModelError(f"model file {str(path)!r} ({Path(path).stat().st_size} bytes) does not fit in memory") from None
-
-
-def model_data(runtime: Any) -> bytes:
-    """The bytes of a runtime's model: given in memory, or read from its (checked) file."""
-    if runtime.model_bytes is not None:
-        return runtime.model_bytes.data
-    check_model_file(runtime.path)
-    return read_model_bytes(runtime.path)
+__all__ = ["engine_errors", "engine_message"]
 
 
 # Lines of an engine's message that say where it was raised, not what is wrong, e.g. OpenVINO's

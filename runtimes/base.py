@@ -9,10 +9,11 @@ from typing import Any, ClassVar, Dict, List, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
-from yolopose.core.errors import MetadataError
+from yolopose.core.errors import ConfigError, MetadataError
 from yolopose.core.metadata import METADATA_KEY, ModelMetadata
 from yolopose.core.ops.quant import QuantParams
 
+from .model_checks import CheckedModel, check_model
 from .model_bytes import ModelBytes
 
 __all__ = ["TensorInfo", "Runtime", "split_device"]
@@ -51,10 +52,12 @@ def split_device(device: str) -> Tuple[str, Optional[str]]:
 class Runtime(abc.ABC):
     """An inference engine holding one loaded model.
 
-    Subclasses set :attr:`name`, fill :attr:`inputs`, :attr:`outputs` and :attr:`properties` in
-    ``__init__(path, device="cpu", threads=None, **options)`` and implement :meth:`run`.
-    ``path`` may be a :class:`~yolopose.runtimes.model_bytes.ModelBytes` (a model held in memory):
-    then :attr:`model_bytes` holds it and :attr:`path` is a label such as ``<model bytes>.onnx``.
+    Subclasses set :attr:`name`, fill :attr:`inputs` and :attr:`outputs` (and add to
+    :attr:`properties` what their engine reads) in ``__init__(model, device="cpu", threads=None,
+    **options)`` and implement :meth:`run`. ``model`` is a
+    :class:`~yolopose.runtimes.model_checks.CheckedModel`: the file (or in-memory bytes, then
+    :attr:`model_bytes` holds them and :attr:`path` is a label such as ``<model bytes>.onnx``)
+    after the checks of its file type, so an adapter never checks the file itself.
     :meth:`run` is safe to call from several threads at once (each engine ensures it: a shared
     session, one infer request per thread, or a lock).
     """
@@ -62,21 +65,29 @@ class Runtime(abc.ABC):
     #: registry name, e.g. ``"onnxruntime"``
     name: ClassVar[str] = ""
 
-    def __init__(self, path: Union[Path, ModelBytes], device: str = "cpu") -> None:
+    def __init__(self, model: CheckedModel, device: str = "cpu") -> None:
+        if not isinstance(model, CheckedModel):
+            raise ConfigError(f"{type(self).__name__} takes a CheckedModel (runtimes.model_checks.check_model); "
+                            f"use load_runtime(path) or {type(self).__name__}.load(path)")
+        #: the model as it passed its checks (the bytes read, when the check read them)
+        self.checked = model
         #: the model when it was given as bytes, else ``None``
-        self.model_bytes: Optional[ModelBytes] = path if isinstance(path, ModelBytes) else None
-        self.path = path.label if isinstance(path, ModelBytes) else Path(path)
+        self.model_bytes: Optional[ModelBytes] = model.model_bytes
+        self.path = model.path
         self.device = device
         self.inputs: Tuple[TensorInfo, ...] = ()
         self.outputs: Tuple[TensorInfo, ...] = ()
         #: raw key/value metadata found in the artifact (yolopose's own under ``"yolopose"``)
-        self.properties: Dict[str, str] = {}
+        self.properties: Dict[str, str] = dict(model.properties)
 
     # ------------------------------------------------------------------ protocol
     @classmethod
-    def load(cls, path: Path, device: str = "cpu", threads: Optional[int] = None, **options: Any) -> "Runtime":
-        """Load ``path`` on ``device`` (the same as calling the class)."""
-        return cls(path, device=device, threads=threads, **options)  # type: ignore[call-arg]
+    def load(cls, path: Union[Path, ModelBytes, CheckedModel], device: str = "cpu", threads: Optional[int] = None,
+             allow_weights_outside: bool = False, **options: Any) -> "Runtime":
+        """Check ``path`` (:func:`~yolopose.runtimes.model_checks.check_model`) and load it on
+        ``device`` with this adapter."""
+        model = path if isinstance(path, CheckedModel) else check_model(path, allow_weights_outside)
+        return cls(model, device=device, threads=threads, **options)  # type: ignore[call-arg]
 
     @abc.abstractmethod
     def run(self, x: np.ndarray) -> List[np.ndarray]:

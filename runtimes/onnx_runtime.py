@@ -1,20 +1,30 @@
 """onnxruntime adapter: CPU, CUDA and TensorRT execution providers."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 
 from yolopose.core.errors import ConfigError, DeviceNotAvailableError
 
-from ._engine import engine_errors, import_engine, model_data
-from ._onnx_graph import check_onnx_nodes
-from ._onnx_proto import inspect_onnx
-from ._weights import check_external_data, refuse_external_data
+from ._engine import engine_errors
 from .base import Runtime, TensorInfo, split_device
+from .model_checks import CheckedModel
+from .registry import BackendSpec
 
-__all__ = ["OnnxRuntime"]
+__all__ = ["OnnxRuntime", "SPEC"]
+
+#: onnxruntime before OpenVINO for .onnx (priority 10 < 20): lighter to start
+SPEC = BackendSpec(
+    name="onnxruntime",
+    target="yolopose.runtimes.onnx_runtime:OnnxRuntime",
+    suffixes=(".onnx",),
+    modules=("onnxruntime",),
+    extra="onnxruntime",
+    devices=("cpu", "cuda", "tensorrt"),
+    aliases=("ort", "onnx"),
+    priority=10,
+)
 
 # device family -> execution providers, first is the one asked for, the rest are fallbacks
 _PROVIDERS: Dict[str, Tuple[str, ...]] = {
@@ -41,31 +51,21 @@ class OnnxRuntime(Runtime):
     """An ONNX model on onnxruntime. ``device``: ``"cpu"``, ``"cuda[:N]"`` or ``"tensorrt[:N]"``.
 
     Options: ``provider_options`` (dict merged into the chosen provider's options, e.g.
-    ``{"trt_fp16_enable": True}``); ``allow_weights_outside`` (``True`` to trust external-data
-    files that resolve outside the model's folder). One session serves all threads
-    (onnxruntime's ``run`` is thread-safe).
+    ``{"trt_fp16_enable": True}``). One session serves all threads (onnxruntime's ``run`` is
+    thread-safe). The model was checked before (:mod:`yolopose.runtimes.model_checks`).
     """
 
-    name = "onnxruntime"
+    name = SPEC.name
 
     def __init__(
         self,
-        path: Path,
+        model: CheckedModel,
         device: str = "cpu",
         threads: Optional[int] = None,
         provider_options: Optional[Mapping[str, Any]] = None,
-        allow_weights_outside: bool = False,
     ) -> None:
-        super().__init__(path, device)
-        ort = import_engine(("onnxruntime",), self.name, "onnxruntime")
-        data = model_data(self)
-        facts = inspect_onnx(data, self.path)
-        check_onnx_nodes(facts.nodes, self.path)
-        if self.model_bytes is not None:
-            refuse_external_data(facts.external, str(self.path))
-        else:
-            check_external_data(self.path, facts.external, allow_weights_outside)
-        self.properties = dict(facts.metadata_props)
+        super().__init__(model, device)
+        ort = SPEC.import_engine()
 
         family, index = split_device(device)
         if family not in _PROVIDERS:
@@ -98,7 +98,7 @@ class OnnxRuntime(Runtime):
         if threads:
             so.intra_op_num_threads = int(threads)
         with engine_errors(self.path, "loading the ONNX model with onnxruntime"):
-            source = data if self.model_bytes is not None else str(self.path)
+            source = model.data if self.model_bytes is not None else str(self.path)
             self._session = ort.InferenceSession(source, sess_options=so, providers=providers)
         if self._session.get_providers()[0] != wanted[0]:
             raise DeviceNotAvailableError(

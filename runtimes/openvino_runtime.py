@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
@@ -11,13 +10,23 @@ from yolopose.core.errors import DeviceNotAvailableError, ModelError
 from yolopose.core.limits import check_input_size, check_tensor_size
 from yolopose.core.metadata import METADATA_KEY
 
-from ._engine import check_model_file, engine_errors, import_engine, model_data
-from ._onnx_graph import check_onnx_nodes
-from ._onnx_proto import inspect_onnx
-from ._weights import check_external_data, check_weights_file, refuse_external_data
+from ._engine import engine_errors
 from .base import Runtime, TensorInfo, split_device
+from .model_checks import CheckedModel
+from .registry import BackendSpec
 
-__all__ = ["OpenVinoRuntime"]
+__all__ = ["OpenVinoRuntime", "SPEC"]
+
+SPEC = BackendSpec(
+    name="openvino",
+    target="yolopose.runtimes.openvino_runtime:OpenVinoRuntime",
+    suffixes=(".xml", ".onnx"),
+    modules=("openvino",),
+    extra="openvino",
+    devices=("cpu", "gpu", "npu", "auto"),
+    aliases=("ov",),
+    priority=20,
+)
 
 _VIRTUAL = ("AUTO", "MULTI", "HETERO")
 
@@ -51,45 +60,25 @@ def _check_limits(model: Any, source: str) -> None:
 class OpenVinoRuntime(Runtime):
     """A model on OpenVINO. ``device``: ``"cpu"``, ``"gpu[.N]"``, ``"npu"`` or ``"auto"``.
 
-    Options: ``config`` (dict of OpenVINO properties, e.g. ``{"PERFORMANCE_HINT": "LATENCY"}``);
-    ``allow_weights_outside`` (``True`` to trust a ``.bin`` or ONNX external-data file that resolves
-    outside the model's folder).
+    Options: ``config`` (dict of OpenVINO properties, e.g. ``{"PERFORMANCE_HINT": "LATENCY"}``).
+    The model (an IR and its ``.bin``, or ONNX) was checked before (:mod:`yolopose.runtimes.model_checks`).
     fp32 artifacts, and int8 ones with float layers (metadata ``extra.float_layers``), run with
     ``INFERENCE_PRECISION_HINT=f32`` on CPU unless ``config`` says otherwise.
     Each thread gets its own infer request from the shared compiled model.
     """
 
-    name = "openvino"
+    name = SPEC.name
 
     def __init__(
         self,
-        path: Path,
+        model: CheckedModel,
         device: str = "cpu",
         threads: Optional[int] = None,
         config: Optional[Mapping[str, Any]] = None,
-        allow_weights_outside: bool = False,
     ) -> None:
-        super().__init__(path, device)
-        ov = import_engine(("openvino",), self.name, "openvino")
-        suffix = self.path.suffix.lower()
-        source: Any = str(self.path)
-        if suffix == ".onnx":
-            data = model_data(self)
-            facts = inspect_onnx(data, self.path)
-            check_onnx_nodes(facts.nodes, self.path)
-            if self.model_bytes is not None:
-                refuse_external_data(facts.external, str(self.path))
-                source = data
-            else:
-                check_external_data(self.path, facts.external, allow_weights_outside)
-            self.properties = dict(facts.metadata_props)
-        elif suffix == ".xml":
-            check_model_file(self.path)
-            weights = self.path.with_suffix(".bin")
-            check_model_file(weights, "OpenVINO weights file")
-            check_weights_file(self.path, Path(weights.name), f"{str(self.path)!r} reads its weights from {weights.name!r}", allow_weights_outside)
-        else:
-            check_model_file(self.path)
+        super().__init__(model, device)
+        ov = SPEC.import_engine()
+        source: Any = model.data if self.model_bytes is not None else str(self.path)
         self._core = ov.Core()
         with engine_errors(self.path, "reading the model with OpenVINO"):
             model = self._core.read_model(source)

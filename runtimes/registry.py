@@ -2,13 +2,21 @@
 
 Backends are data (:class:`BackendSpec`), not branches: auto-selection walks the registered
 specs in priority order and takes the first that reads the file type, is installed and supports
-the requested device family. Third parties can :func:`register_backend` their own.
+the requested device family. Each engine adapter declares its spec once, as ``SPEC`` in its own
+module (its engine modules and extra included, which the adapter imports through
+:meth:`BackendSpec.import_engine`); the built-in adapters' modules are listed in
+:data:`BUILTIN_ADAPTERS` and imported on the first lookup. Third parties can
+:func:`register_backend` their own.
+
+:func:`load_runtime` then runs the model file's checks (:mod:`yolopose.runtimes.model_checks`)
+before the adapter is built.
 """
 from __future__ import annotations
 
 import importlib
 import importlib.util
 import os
+from types import ModuleType
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, List, Optional, Tuple, Type, Union
@@ -18,8 +26,10 @@ from yolopose.core.registry import Registry
 
 from .base import Runtime, split_device
 from .model_bytes import BytesLike, ModelBytes
+from .model_checks import check_model
 
 __all__ = [
+    "BUILTIN_ADAPTERS",
     "BackendSpec",
     "register_backend",
     "list_backends",
@@ -38,21 +48,38 @@ class BackendSpec:
     name: str
     target: str  #: ``"module:Class"`` of the :class:`Runtime` subclass, imported on first use
     suffixes: Tuple[str, ...]  #: artifact file types it reads, e.g. ``(".onnx",)``
-    modules: Tuple[str, ...]  #: importable engine modules; any one present means installed
+    #: the engine modules the adapter imports, first importable wins (e.g. ``ai_edge_litert.interpreter``);
+    #: the package of any one present means installed
+    modules: Tuple[str, ...]
     extra: str  #: the ``pip install "yolopose[extra]"`` that installs it
     devices: Tuple[str, ...]  #: device families it can target (``"cpu"``, ``"cuda"``, ...)
     aliases: Tuple[str, ...] = ()
     priority: int = 100  #: lower first when several backends read a file type
 
     def installed(self) -> bool:
-        """Whether one of the engine modules is importable (without importing it)."""
+        """Whether the package of one of the engine modules is importable (without importing it)."""
         for name in self.modules:
             try:
-                if importlib.util.find_spec(name) is not None:
+                if importlib.util.find_spec(name.split(".")[0]) is not None:
                     return True
             except (ImportError, ValueError):  # a parent package missing or broken
                 continue
         return False
+
+    def import_engine(self) -> ModuleType:
+        """Import the first importable engine module, or explain which extra to install
+        (:class:`~yolopose.core.errors.BackendNotAvailableError`)."""
+        problems = []
+        for name in self.modules:
+            try:
+                return importlib.import_module(name)
+            except ImportError as exc:  # not installed, or installed but broken (e.g. ABI mismatch)
+                problems.append(f"{name}: {exc}")
+        packages = " or ".join(dict.fromkeys(m.split(".")[0] for m in self.modules))
+        raise BackendNotAvailableError(
+            f"the {self.name!r} backend needs {packages}, which cannot be imported ({'; '.join(problems)}). "
+            f"Install it with: {self.install_hint()}"
+        )
 
     def runtime_class(self) -> Type[Runtime]:
         module, attr = self.target.split(":")
@@ -62,7 +89,21 @@ class BackendSpec:
         return f'pip install "yolopose[{self.extra}]"'
 
 
-_BACKENDS: Registry[BackendSpec] = Registry("backend")
+#: the modules of the built-in engine adapters, each declaring its ``SPEC`` (engines are imported
+#: only when a model is loaded)
+BUILTIN_ADAPTERS = (
+    "yolopose.runtimes.onnx_runtime",
+    "yolopose.runtimes.openvino_runtime",
+    "yolopose.runtimes.tflite_runtime",
+)
+
+
+def _register_builtins() -> None:
+    for module in BUILTIN_ADAPTERS:
+        register_backend(importlib.import_module(module).SPEC)
+
+
+_BACKENDS: Registry[BackendSpec] = Registry("backend", builtins=_register_builtins)
 
 
 def register_backend(spec: BackendSpec, replace: bool = False) -> None:
@@ -136,15 +177,17 @@ def load_runtime(
     backend: str = "auto",
     device: str = "cpu",
     threads: Optional[int] = None,
+    allow_weights_outside: bool = False,
     **options: Any,
 ) -> Runtime:
     """Load ``path`` with the named backend (or the auto choice) on ``device``.
 
     ``path`` is a model file, a folder holding one, or the bytes of an ONNX or TFLite model
-    (``bytes``, ``bytearray``, ``memoryview``). ``threads`` sets the engine's intra-op thread
-    count; ``options`` go to the engine adapter (e.g. ``delegate="libedgetpu.so.1"`` for TFLite,
-    ``provider_options={...}`` for onnxruntime, ``allow_weights_outside=True`` for weights files
-    that resolve outside the model's folder).
+    (``bytes``, ``bytearray``, ``memoryview``). The file's checks run first
+    (:func:`~yolopose.runtimes.model_checks.check_model`; ``allow_weights_outside=True`` trusts
+    weights files that resolve outside the model's folder). ``threads`` sets the engine's intra-op
+    thread count; ``options`` go to the engine adapter (e.g. ``delegate="libedgetpu.so.1"`` for
+    TFLite, ``provider_options={...}`` for onnxruntime, ``config={...}`` for OpenVINO).
     """
     model: Union[Path, ModelBytes]
     if isinstance(path, (bytes, bytearray, memoryview)):
@@ -157,46 +200,8 @@ def load_runtime(
         raise ConfigError(f"a model is a path, a folder or the bytes of an ONNX/TFLite model; got {type(path).__name__}")
     spec = select_backend(model.label if isinstance(model, ModelBytes) else model, backend, device)
     cls = spec.runtime_class()
+    checked = check_model(model, allow_weights_outside=bool(allow_weights_outside))
     try:
-        return cls(model, device=device, threads=threads, **options)
+        return cls(checked, device=device, threads=threads, **options)
     except TypeError as exc:
         raise ConfigError(f"backend {spec.name!r}: bad option ({exc})") from None
-
-
-# The built-in engines. Priority: onnxruntime before OpenVINO for .onnx (lighter to start).
-register_backend(
-    BackendSpec(
-        name="onnxruntime",
-        target="yolopose.runtimes.onnx_runtime:OnnxRuntime",
-        suffixes=(".onnx",),
-        modules=("onnxruntime",),
-        extra="onnxruntime",
-        devices=("cpu", "cuda", "tensorrt"),
-        aliases=("ort", "onnx"),
-        priority=10,
-    )
-)
-register_backend(
-    BackendSpec(
-        name="openvino",
-        target="yolopose.runtimes.openvino_runtime:OpenVinoRuntime",
-        suffixes=(".xml", ".onnx"),
-        modules=("openvino",),
-        extra="openvino",
-        devices=("cpu", "gpu", "npu", "auto"),
-        aliases=("ov",),
-        priority=20,
-    )
-)
-register_backend(
-    BackendSpec(
-        name="tflite",
-        target="yolopose.runtimes.tflite_runtime:TfliteRuntime",
-        suffixes=(".tflite",),
-        modules=("ai_edge_litert", "tflite_runtime"),
-        extra="litert",
-        devices=("cpu", "npu", "gpu", "edgetpu", "delegate"),
-        aliases=("litert", "tflite-runtime", "ai-edge-litert"),
-        priority=30,
-    )
-)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import threading
-from pathlib import Path
 from typing import Any, List, Mapping, Optional, Tuple
 
 import numpy as np
@@ -13,13 +12,23 @@ import numpy as np
 from yolopose.core.errors import ConfigError, DeviceNotAvailableError, ModelError
 from yolopose.core.ops.quant import QuantParams
 
-from ._engine import engine_errors, import_engine, model_data
-from ._tflite_file import appended_properties, check_tflite_bytes
+from ._engine import engine_errors
 from .base import Runtime, TensorInfo, split_device
+from .model_checks import CheckedModel
+from .registry import BackendSpec
 
-__all__ = ["TfliteRuntime"]
+__all__ = ["SPEC", "TfliteRuntime"]
 
-_MODULES = ("ai_edge_litert.interpreter", "tflite_runtime.interpreter")
+SPEC = BackendSpec(
+    name="tflite",
+    target="yolopose.runtimes.tflite_runtime:TfliteRuntime",
+    suffixes=(".tflite",),
+    modules=("ai_edge_litert.interpreter", "tflite_runtime.interpreter"),
+    extra="litert",
+    devices=("cpu", "npu", "gpu", "edgetpu", "delegate"),
+    aliases=("litert", "tflite-runtime", "ai-edge-litert"),
+    priority=30,
+)
 
 
 def _tensor_info(detail: Mapping[str, Any]) -> TensorInfo:
@@ -43,22 +52,20 @@ class TfliteRuntime(Runtime):
     calls are serialised with a lock.
     """
 
-    name = "tflite"
+    name = SPEC.name
 
     def __init__(
         self,
-        path: Path,
+        model: CheckedModel,
         device: str = "cpu",
         threads: Optional[int] = None,
         delegate: Optional[str] = None,
         delegate_options: Optional[Mapping[str, Any]] = None,
         xnnpack: bool = True,
     ) -> None:
-        super().__init__(path, device)
-        mod = import_engine(_MODULES, self.name, "litert")
-        data = model_data(self)
-        check_tflite_bytes(data, self.path)
-        self.properties = appended_properties(data, self.path)
+        super().__init__(model, device)
+        mod = SPEC.import_engine()
+        data = model.data
         family, _ = split_device(device)
         if family != "cpu" and not delegate:
             raise DeviceNotAvailableError(
