@@ -87,11 +87,11 @@ def test_coco_loader_ignores_crowd_in_training_but_keeps_it_in_gt(tiny, caplog):
 def test_yaml_and_folder_sources(tiny):
     train = build_dataset(tiny, 64, augment=True)
     val = build_dataset(tiny, 64, augment=False)
-    assert train.spec.kind == "yolo" and val.spec.kind == "coco"
+    assert train.spec.format == "yolo" and val.spec.format == "coco"
     assert train.flip_index is not None and len(train.flip_index) == 17
     assert val.image_ids == [11, 12]
     explicit = build_dataset(tiny / "data.yaml", 64, augment=False, split="train")
-    assert explicit.spec.kind == "yolo"
+    assert explicit.spec.format == "yolo"
 
 
 def test_label_cache_makes_restart_skip_parsing_and_notices_changes(tiny, tmp_path, caplog):
@@ -184,7 +184,7 @@ def test_synth_folder_is_a_source(tmp_path):
     write_dataset(tmp_path / "syn", train=4, val=2, imgsz=64, seed=0, preview=0)
     train = build_dataset(tmp_path / "syn", 64, augment=True, cache_dir=tmp_path / "c")
     val = build_dataset(tmp_path / "syn", 64, augment=False, cache_dir=tmp_path / "c")
-    assert len(train) == 4 and len(val) == 2 and val.spec.kind == "coco"
+    assert len(train) == 4 and len(val) == 2 and val.spec.format == "coco"
     assert val.coco_gt["categories"][0]["name"] == "person"
     assert os.path.basename(val[1][2]["path"]) == "000002.jpg" and val[1][2]["image_id"] == 2
 

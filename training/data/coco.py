@@ -1,9 +1,9 @@
-"""COCO keypoint JSON (``person_keypoints_*.json`` + image folder) -> :class:`ImageRecord` list."""
+"""The ``coco`` dataset format: COCO keypoint JSON (``person_keypoints_*.json`` + image folder) -> :class:`ImageRecord` list."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -11,9 +11,13 @@ from yolopose.core.evaluation.annotations import check_coco, image_path
 from yolopose.core.errors import DatasetError, ImageError
 
 from ._images import image_size
+from .formats import DatasetFormat, FormatInputs
 from .records import ImageRecord, SkipLog, keypoint_problem
 
-__all__ = ["read_coco_json", "person_category", "load_coco_records", "coco_gt_subset"]
+if TYPE_CHECKING:  # pragma: no cover
+    from .sources import DataSpec
+
+__all__ = ["CocoFormat", "coco_gt_subset", "coco_image_dir", "load_coco_records", "person_category", "read_coco_json"]
 
 _TOL = 1.0  # pixels a box or keypoint may stick out of the image before it counts as out of range
 
@@ -143,3 +147,50 @@ def coco_gt_subset(data: Dict[str, Any], image_ids: Optional[set]) -> Dict[str, 
     out["images"] = [im for im in data["images"] if im["id"] in image_ids]
     out["annotations"] = [a for a in data.get("annotations", []) if a["image_id"] in image_ids]
     return out
+
+
+def coco_image_dir(json_path: Path) -> Path:
+    """The image folder of a COCO JSON: ``images/<split>``, ``<split>`` or ``images`` beside it or
+    beside its ``annotations`` folder (``person_keypoints_<split>.json``)."""
+    stem = json_path.stem
+    sub = stem[len("person_keypoints_"):] if stem.startswith("person_keypoints_") else stem
+    parent = json_path.parent
+    root = parent.parent if parent.name == "annotations" else parent
+    tried = [root / "images" / sub, root / sub, parent / "images" / sub, parent / sub, parent / "images",
+             root / "images"]
+    for t in tried:
+        if t.is_dir():
+            return t
+    raise DatasetError(f"{json_path}: cannot find its image folder; tried "
+                       + ", ".join(str(t) for t in tried) + " (name it with '<split>_images' in a YAML)")
+
+
+class CocoFormat(DatasetFormat):
+    """COCO keypoint JSON (``labels``) and its image folder; a dataset folder keeps split ``s`` as
+    ``annotations/person_keypoints_<s>.json`` (what ``yolopose-train synth`` writes)."""
+
+    name = "coco"
+
+    def accepts(self, path: Path) -> bool:
+        return path.suffix.lower() == ".json" and path.is_file()
+
+    def in_folder(self, root: Path, split: str) -> Optional[Path]:
+        labels = root / "annotations" / f"person_keypoints_{split}.json"
+        return labels if labels.is_file() else None
+
+    def images_for(self, labels: Path) -> Path:
+        return coco_image_dir(labels)
+
+    def inputs(self, spec: "DataSpec", log: SkipLog) -> FormatInputs:
+        return FormatInputs(files=[spec.labels], folders=[spec.images], num_keypoints=spec.num_keypoints)
+
+    def load(self, spec: "DataSpec", inputs: FormatInputs, log: SkipLog, decode: bool) -> Tuple[List[ImageRecord], int]:
+        records, k = load_coco_records(spec.labels, spec.images, log, decode=decode, allow_outside=spec.allow_outside)
+        if spec.num_keypoints is not None and spec.num_keypoints != k:
+            raise DatasetError(f"{spec.labels}: has {k} keypoints per person but the data YAML says "
+                               f"kpt_shape [{spec.num_keypoints}, ...]")
+        return records, k
+
+    def ground_truth(self, spec: "DataSpec", records: Sequence[ImageRecord], num_keypoints: int) -> Dict[str, Any]:
+        """The JSON itself (crowd annotations included) restricted to the usable images."""
+        return coco_gt_subset(read_coco_json(spec.labels), {r.image_id for r in records})

@@ -17,16 +17,14 @@ import torch
 from torch.utils.data import Dataset
 
 from yolopose.core.errors import DatasetError, ImageError
-from yolopose.core.keypoints import COCO_KEYPOINT_NAMES, COCO_SKELETON
 from yolopose.core.ops import LetterboxTransform
 
 from ._images import read_image
 from .augment import (AugmentHyp, Labels, augment_hsv, flip_lr, letterbox_with_labels, mosaic4, random_affine,
                       resize_long_side)
-from .coco import coco_gt_subset, read_coco_json
+from .formats import get_dataset_format
 from .records import ImageRecord, SkipLog
 from .sources import DataSpec, default_flip_index, load_records, resolve_source
-from .yolo import records_to_coco
 
 __all__ = ["PoseDataset", "build_dataset", "collate"]
 
@@ -72,17 +70,14 @@ class PoseDataset(Dataset):
     def coco_gt(self) -> Dict[str, Any]:
         """COCO keypoint ground truth (dict) of the images in this dataset, in original pixels.
 
-        For a COCO source it is the JSON itself (crowd annotations included) restricted to the
-        usable images; for YOLO txt labels an equivalent dict is built.
+        Its dataset format makes it (:meth:`~yolopose.training.data.formats.DatasetFormat.ground_truth`):
+        for a COCO source the JSON itself (crowd annotations included) restricted to the usable
+        images; for YOLO txt labels an equivalent dict built from the records.
         """
         if self._coco_gt is None:
-            ids = set(self.image_ids)
-            if self.spec is not None and self.spec.kind == "coco":
-                self._coco_gt = coco_gt_subset(read_coco_json(self.spec.labels), ids)
-            else:
-                names = COCO_KEYPOINT_NAMES if self.num_keypoints == 17 else [f"kp{i}" for i in range(self.num_keypoints)]
-                skeleton = COCO_SKELETON if self.num_keypoints == 17 else ()
-                self._coco_gt = records_to_coco(self.records, names, skeleton)
+            # records given without a source: their own COCO dict, as the yolo format builds it
+            fmt = self.spec.dataset_format if self.spec is not None else get_dataset_format("yolo")
+            self._coco_gt = fmt.ground_truth(self.spec, self.records, self.num_keypoints)  # type: ignore[arg-type]
         return self._coco_gt
 
     # ------------------------------------------------------------------ sampling

@@ -1,4 +1,11 @@
-"""Find out what a dataset source is (COCO JSON, YOLO txt, synth folder, YAML) and load its labels."""
+"""Find out what a dataset source is and load its labels.
+
+A source is a label file or folder of a registered dataset format
+(:mod:`yolopose.training.data.formats`: a COCO JSON, a YOLO image folder or ``.txt`` list...), a
+dataset folder (``data.yaml``, or each format's own layout of the split, e.g. ``yolopose-train
+synth``'s), or a data YAML naming the splits. :func:`resolve_source` makes it a :class:`DataSpec`;
+:func:`load_records` reads the records through the label cache. Neither knows a format's files.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,9 +17,8 @@ from yolopose.core.errors import DatasetError
 from yolopose.core.keypoints import COCO_FLIP_INDEX, NUM_COCO_KEYPOINTS
 
 from .cache import cache_path, fingerprint, load_cache, save_cache
-from .coco import load_coco_records
+from .formats import DATASET_FORMATS, DatasetFormat, get_dataset_format
 from .records import ImageRecord, SkipLog
-from .yolo import label_path_for, list_images, load_yolo_records
 
 __all__ = ["DataSpec", "resolve_source", "load_records", "default_flip_index", "SOURCE_KINDS"]
 
@@ -21,10 +27,11 @@ PathLike = Union[str, Path]
 
 @dataclass(frozen=True)
 class DataSpec:
-    """One split of a dataset: ``kind`` "coco" (``labels`` is the JSON) or "yolo" (``labels`` is
-    the image folder or .txt list); ``images`` is the image folder."""
+    """One split of a dataset: ``format`` names its :class:`~yolopose.training.data.formats.DatasetFormat`
+    (``"coco"``: ``labels`` is the JSON; ``"yolo"``: ``labels`` is the image folder or .txt list);
+    ``images`` is the image folder."""
 
-    kind: str
+    format: str
     labels: Path
     images: Path
     num_keypoints: Optional[int] = None
@@ -33,19 +40,17 @@ class DataSpec:
     #: read COCO images whose ``file_name`` leaves ``images`` (data YAML ``allow_outside_images: true``)
     allow_outside: bool = False
 
+    @property
+    def dataset_format(self) -> DatasetFormat:
+        return get_dataset_format(self.format)
 
-def _coco_image_dir(json_path: Path) -> Path:
-    stem = json_path.stem
-    sub = stem[len("person_keypoints_"):] if stem.startswith("person_keypoints_") else stem
-    parent = json_path.parent
-    root = parent.parent if parent.name == "annotations" else parent
-    tried = [root / "images" / sub, root / sub, parent / "images" / sub, parent / sub, parent / "images",
-             root / "images"]
-    for t in tried:
-        if t.is_dir():
-            return t
-    raise DatasetError(f"{json_path}: cannot find its image folder; tried "
-                       + ", ".join(str(t) for t in tried) + " (name it with '<split>_images' in a YAML)")
+
+def _format_of(path: Path, where: str) -> DatasetFormat:
+    """The first registered format that accepts ``path``."""
+    for fmt in DATASET_FORMATS.values():
+        if fmt.accepts(path):
+            return fmt
+    raise DatasetError(f"{where}: no dataset format reads {path} (known: {', '.join(DATASET_FORMATS.names())})")
 
 
 def _from_yaml(path: Path, split: str) -> DataSpec:
@@ -83,35 +88,36 @@ def _from_yaml(path: Path, split: str) -> DataSpec:
         raise DatasetError(f"{path}: {exc} (kpt_shape is [K, 2] or [K, 3], flip_idx a permutation of 0..K-1)") from None
     if flip is not None and k is not None and (len(flip) != k or sorted(flip) != list(range(k))):
         raise DatasetError(f"{path}: flip_idx must be a permutation of 0..{k - 1}")
-    if target.suffix.lower() == ".json":
-        images = (root / images_entry) if images_entry else _coco_image_dir(target)
-        return DataSpec("coco", target, images, k, flip, split, allow)
-    return DataSpec("yolo", target, target, k, flip, split, allow)
+    fmt = _format_of(target, f"{path}: '{split}' entry")
+    images = (root / images_entry) if images_entry else fmt.images_for(target)
+    return DataSpec(fmt.name, target, images, k, flip, split, allow)
 
 
-def _from_json(path: Path, split: str) -> DataSpec:
-    return DataSpec("coco", path, _coco_image_dir(path), split=split)
+def _from_labels(path: Path, split: str) -> DataSpec:
+    fmt = _format_of(path, str(path))
+    return DataSpec(fmt.name, path, fmt.images_for(path), split=split)
 
 
 def _from_folder(path: Path, split: str) -> DataSpec:
     for name in ("data.yaml", "data.yml"):
         if (path / name).is_file():
             return _from_yaml(path / name, split)
-    ann = path / "annotations" / f"person_keypoints_{split}.json"
-    if ann.is_file():
-        return _from_json(ann, split)
-    if (path / "images" / split).is_dir():
-        return DataSpec("yolo", path / "images" / split, path / "images" / split, split=split)
-    return DataSpec("yolo", path, path, split=split)
+    for fmt in DATASET_FORMATS.values():  # a dataset folder holding the split in a format's own layout
+        labels = fmt.in_folder(path, split)
+        if labels is not None:
+            return DataSpec(fmt.name, labels, fmt.images_for(labels), split=split)
+    return _from_labels(path, split)
+
+
+def _accepted(path: Path) -> bool:
+    return any(fmt.accepts(path) for fmt in DATASET_FORMATS.values())
 
 
 #: (name, test, resolver): the first whose test accepts the path resolves it.
 SOURCE_KINDS: List[Tuple[str, Callable[[Path], bool], Callable[[Path, str], DataSpec]]] = [
     ("yaml", lambda p: p.is_file() and p.suffix.lower() in (".yaml", ".yml"), _from_yaml),
-    ("coco-json", lambda p: p.is_file() and p.suffix.lower() == ".json", _from_json),
-    ("image-list", lambda p: p.is_file() and p.suffix.lower() == ".txt",
-     lambda p, s: DataSpec("yolo", p, p.parent, split=s)),
     ("folder", lambda p: p.is_dir(), _from_folder),
+    ("labels", _accepted, _from_labels),
 ]
 
 
@@ -134,19 +140,12 @@ def load_records(spec: DataSpec, log: SkipLog, cache_dir: Optional[PathLike] = N
     Skipped samples are reported through ``log`` (again from the cache on later starts).
     """
     cache_dir = Path(cache_dir) if cache_dir is not None else None
-    if spec.kind == "coco":
-        files, folders, src = [spec.labels], [spec.images], spec.labels
-        k_hint = spec.num_keypoints
-    else:
-        images = list_images(spec.labels, log)
-        label_dirs = sorted({str(label_path_for(p).parent) for p in images})
-        files = [spec.labels] if spec.labels.is_file() else []
-        folders = sorted({str(p.parent) for p in images}) + label_dirs
-        folders = [Path(f) for f in folders]
-        src = spec.labels
-        k_hint = spec.num_keypoints or NUM_COCO_KEYPOINTS
-    key = fingerprint(files, folders, extra=f"{spec.kind}|{k_hint}|decode={decode}|outside={spec.allow_outside}")
-    where = cache_path(src, cache_dir, key, tag="decoded" if decode else "")
+    fmt = spec.dataset_format
+    inputs = fmt.inputs(spec, log)
+    k_hint = inputs.num_keypoints
+    key = fingerprint(list(inputs.files), list(inputs.folders),
+                      extra=f"{spec.format}|{k_hint}|decode={decode}|outside={spec.allow_outside}")
+    where = cache_path(spec.labels, cache_dir, key, tag="decoded" if decode else "")
     cached = load_cache(where, key)
     if cached is not None:
         records, skipped = cached
@@ -155,14 +154,7 @@ def load_records(spec: DataSpec, log: SkipLog, cache_dir: Optional[PathLike] = N
         k = records[0].keypoints.shape[1] if records else (k_hint or NUM_COCO_KEYPOINTS)
         return records, k
     before = len(log.messages)
-    if spec.kind == "coco":
-        records, k = load_coco_records(spec.labels, spec.images, log, decode=decode, allow_outside=spec.allow_outside)
-        if spec.num_keypoints is not None and spec.num_keypoints != k:
-            raise DatasetError(f"{spec.labels}: has {k} keypoints per person but the data YAML says "
-                               f"kpt_shape [{spec.num_keypoints}, ...]")
-    else:
-        k = k_hint
-        records = load_yolo_records(images, k, log, decode=decode)
+    records, k = fmt.load(spec, inputs, log, decode)
     save_cache(where, key, records, log.messages[before:], k)
     return records, k
 

@@ -1,4 +1,4 @@
-"""YOLO-pose txt labels -> :class:`ImageRecord` list, and the equivalent COCO dict for evaluation.
+"""The ``yolo`` dataset format: YOLO-pose txt labels -> :class:`ImageRecord` list, and the equivalent COCO dict for evaluation.
 
 One text file per image, one line per person: ``class cx cy w h`` then ``x y v`` (or ``x y``)
 per keypoint, all coordinates normalised to [0, 1] by the image size. Without ``v``, a point at
@@ -7,16 +7,21 @@ per keypoint, all coordinates normalised to [0, 1] by the image size. Without ``
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from yolopose.core.errors import DatasetError, ImageError
+from yolopose.core.keypoints import COCO_KEYPOINT_NAMES, COCO_SKELETON, NUM_COCO_KEYPOINTS
 
 from ._images import IMAGE_SUFFIXES, image_size
+from .formats import DatasetFormat, FormatInputs
 from .records import ImageRecord, SkipLog, keypoint_problem
 
-__all__ = ["list_images", "label_path_for", "parse_label_file", "load_yolo_records", "records_to_coco"]
+if TYPE_CHECKING:  # pragma: no cover
+    from .sources import DataSpec
+
+__all__ = ["YoloFormat", "list_images", "label_path_for", "parse_label_file", "load_yolo_records", "records_to_coco"]
 
 _TOL = 1e-3
 #: Ratio of a person's segmentation area to its box area used for OKS when only boxes are known.
@@ -157,3 +162,39 @@ def records_to_coco(records: Sequence[ImageRecord], keypoint_names: Sequence[str
             "annotations": anns, "categories": [{"id": 1, "name": "person", "supercategory": "person",
                                                  "keypoints": list(keypoint_names),
                                                  "skeleton": [[a + 1, b + 1] for a, b in skeleton]}]}
+
+
+class YoloFormat(DatasetFormat):
+    """YOLO-pose txt labels: ``labels`` is an image folder (labels in the parallel ``labels/``
+    folder, or beside each image) or a ``.txt`` list of image paths; a dataset folder keeps split
+    ``s`` as ``images/<s>``."""
+
+    name = "yolo"
+
+    def accepts(self, path: Path) -> bool:
+        return path.is_dir() or (path.suffix.lower() == ".txt" and path.is_file())
+
+    def in_folder(self, root: Path, split: str) -> Optional[Path]:
+        images = root / "images" / split
+        return images if images.is_dir() else None
+
+    def images_for(self, labels: Path) -> Path:
+        return labels if labels.is_dir() else labels.parent
+
+    def inputs(self, spec: "DataSpec", log: SkipLog) -> FormatInputs:
+        images = list_images(spec.labels, log)
+        label_dirs = sorted({str(label_path_for(p).parent) for p in images})
+        folders = [Path(f) for f in sorted({str(p.parent) for p in images}) + label_dirs]
+        files = [spec.labels] if spec.labels.is_file() else []
+        return FormatInputs(files=files, folders=folders, num_keypoints=spec.num_keypoints or NUM_COCO_KEYPOINTS,
+                            state=images)
+
+    def load(self, spec: "DataSpec", inputs: FormatInputs, log: SkipLog, decode: bool) -> Tuple[List[ImageRecord], int]:
+        k = int(inputs.num_keypoints or NUM_COCO_KEYPOINTS)
+        return load_yolo_records(inputs.state, k, log, decode=decode), k
+
+    def ground_truth(self, spec: "DataSpec", records: Sequence[ImageRecord], num_keypoints: int) -> Dict[str, Any]:
+        """An equivalent COCO dict built from the records."""
+        names = COCO_KEYPOINT_NAMES if num_keypoints == len(COCO_KEYPOINT_NAMES) else [f"kp{i}" for i in range(num_keypoints)]
+        skeleton = COCO_SKELETON if num_keypoints == len(COCO_KEYPOINT_NAMES) else ()
+        return records_to_coco(records, names, skeleton)
