@@ -29,7 +29,7 @@ from typing import Callable, List, Tuple
 
 import numpy as np
 
-from yolopose.core.ops import decode, letterbox, select_detections
+from yolopose.core.ops import PostprocessSettings, decode, letterbox, select_detections
 
 STRIDES = (8, 16, 32, 64)
 ANCHORS = (
@@ -92,7 +92,7 @@ def median_ms(fn: Callable[[], object], runs: int) -> float:
 
 def decode_nms(levels, conf: float) -> int:
     (cand,) = decode(levels, STRIDES, ANCHORS, conf)
-    return len(select_detections(cand, 0.65, max_det=300, max_nms=30000))
+    return len(select_detections(cand, PostprocessSettings()))
 
 
 def export_s6_onnx(folder: Path) -> Path:

@@ -6,13 +6,12 @@ import os
 import shutil
 import time
 from pathlib import Path
-from typing import Callable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 from torch import nn
 
 from yolopose.core.cpu import int8_dot_saturates
 from yolopose.core.errors import ConfigError, ExportError
-from yolopose.core.ops import as_hw
 from yolopose.training.models import check_imgsz
 
 from ._registry import get_format, list_formats
@@ -116,30 +115,21 @@ def export(
     weights: Union[PathLike, nn.Module],
     formats: Union[str, Sequence[str]] = "all",
     *,
-    imgsz: Optional[Union[int, Tuple[int, int]]] = None,
-    precisions: Optional[Sequence[str]] = None,
+    options: Optional[ExportOptions] = None,
     int8: bool = False,
     fp16: bool = False,
-    calib: Optional[PathLike] = None,
-    calib_images: int = 64,
-    qat: bool = False,
-    int8_recipe: Optional[str] = None,
-    int8_weight_bits: int = 8,
-    batch: int = 1,
-    dynamic: bool = False,
-    out: PathLike = "exports",
-    verify: bool = True,
-    simplify: bool = True,
-    trained_on: Optional[str] = None,
-    description: Optional[str] = None,
-    min_keypoint_oks: float = 0.9,
     log: Optional[Callable[[str], None]] = None,
+    **settings: Any,
 ) -> List[ExportResult]:
     """Export ``weights`` (checkpoint path, registered model name, or a ``YoloPoseModel``) to each
-    of ``formats`` (``"onnx"``, ``"openvino"``, ``"tflite"`` or ``"all"``) at each precision.
+    of ``formats`` (registered format names such as ``"onnx"``, ``"openvino"``, ``"tflite"``, or
+    ``"all"``) at each precision.
 
-    ``int8=True`` / ``fp16=True`` add those precisions to ``precisions``; fp32 is written when
-    listed, or when nothing else is asked for (:func:`~yolopose.export.options.select_precisions`).
+    What to do is an :class:`~yolopose.export.options.ExportOptions`: ``options``, and/or its
+    fields as keywords (``imgsz=640, precisions=("fp32", "int8"), calib="data/", out="exports"``...;
+    they override ``options``). ``int8=True`` / ``fp16=True`` add those precisions; fp32 is
+    written when listed, or when nothing else is asked for
+    (:func:`~yolopose.export.options.select_precisions`).
     ``qat=True`` requires a QAT checkpoint (``yolopose-train qat``) and takes the int8
     quantization from it. ``int8_recipe`` names the layers the int8 artifacts keep float
     (:mod:`yolopose.training.int8_recipes`): ``"mixed"`` (the default: float pose head and the
@@ -156,13 +146,9 @@ def export(
     """
     log = log or (lambda msg: None)
     fmt_names = _formats(formats)
-    options = ExportOptions(
-        imgsz=None if imgsz is None else as_hw(imgsz),
-        precisions=select_precisions(precisions, fp16=fp16, int8=int8), batch=batch, dynamic=dynamic,
-        calib=None if calib is None else os.fspath(calib), calib_images=calib_images,
-        qat=qat, int8_recipe=int8_recipe, int8_weight_bits=int8_weight_bits, out=Path(out), verify=verify, simplify=simplify, trained_on=trained_on, description=description,
-        min_keypoint_oks=min_keypoint_oks,
-    )
+    explicit = settings.pop("precisions", None if options is None else options.precisions)
+    options = (options or ExportOptions()).with_values(**settings)
+    options = dataclasses.replace(options, precisions=select_precisions(explicit, fp16=fp16, int8=int8))
     source = load_source(weights, imgsz=options.imgsz)
     if options.qat and source.qat_graph is None:
         raise ConfigError(f"--qat needs a QAT checkpoint (from `yolopose-train qat`); {source.label} is not one")

@@ -23,19 +23,12 @@ from .core.metadata import ModelMetadata
 from .core.ops.decode import Candidates
 from .core.ops.letterbox import LetterboxTransform, as_hw, letterbox_content
 from .core.ops.scale import scale_boxes, scale_keypoints
-from .core.ops.select import select_detections
+from .core.ops.select import PostprocessSettings, select_detections
 from .core.results import Poses
 
 __all__ = ["PoseEstimator"]
 
 ModelSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, None]
-
-
-def _check_fraction(name: str, value: float) -> float:
-    v = float(value)
-    if not 0.0 <= v <= 1.0:
-        raise ConfigError(f"{name} must be between 0 and 1, got {value!r}")
-    return v
 
 
 class PoseEstimator:
@@ -51,9 +44,12 @@ class PoseEstimator:
         device: ``"cpu"``, ``"cuda"``, ``"tensorrt"`` (onnxruntime), ``"gpu"``, ``"npu"``, ``"auto"``
             (OpenVINO), or a delegate device for TFLite (with ``runtime_options={"delegate": ...}``).
         conf: minimum person score kept. iou: NMS IoU threshold. max_det: people per image at most.
+        max_nms: candidates entering NMS at most (the highest scores), bounding the time at low ``conf``.
+            Each is a field of :class:`~yolopose.core.ops.select.PostprocessSettings` (``None``: its
+            default, or ``postprocess``'s value).
+        postprocess: all post-processing settings at once (fields given above override it).
         threads: engine threads (``None``: the engine's default).
         imgsz: network input size (``int`` or ``(h, w)``); only for models with a dynamic input size.
-        max_nms: candidates entering NMS at most (the highest scores), bounding the time at low ``conf``.
         runtime_options: extra keyword options for the engine adapter.
     """
 
@@ -62,13 +58,14 @@ class PoseEstimator:
         model: ModelSource = None,
         backend: str = "auto",
         device: str = "cpu",
-        conf: float = 0.25,
-        iou: float = 0.65,
-        max_det: int = 300,
+        conf: Optional[float] = None,
+        iou: Optional[float] = None,
+        max_det: Optional[int] = None,
         *,
         threads: Optional[int] = None,
         imgsz: Union[int, Tuple[int, int], None] = None,
-        max_nms: int = 30000,
+        max_nms: Optional[int] = None,
+        postprocess: Optional[PostprocessSettings] = None,
         runtime_options: Optional[Mapping[str, Any]] = None,
     ) -> None:
         from yolopose.runtimes import load_runtime
@@ -77,12 +74,9 @@ class PoseEstimator:
         from ._input import InputWriter
         from ._plan import ModelPlan
 
-        self.conf = _check_fraction("conf", conf)
-        self.iou = _check_fraction("iou", iou)
-        if int(max_det) < 1 or int(max_nms) < 1:
-            raise ConfigError(f"max_det and max_nms must be positive, got {max_det!r} and {max_nms!r}")
-        self.max_det = int(max_det)
-        self.max_nms = int(max_nms)
+        #: how candidates become the people reported (:meth:`postprocess`)
+        self.settings = (postprocess or PostprocessSettings()).with_values(conf=conf, iou=iou, max_det=max_det,
+                                                                            max_nms=max_nms)
         if model is None:
             source: Any = default_model_path(backend)
         elif isinstance(model, (bytes, bytearray, memoryview)):
@@ -108,6 +102,22 @@ class PoseEstimator:
     def model_path(self) -> Path:
         """The model file being run (``<model bytes>.onnx`` or ``.tflite`` for a model given as bytes)."""
         return Path(self.runtime.path)
+
+    @property
+    def conf(self) -> float:
+        return self.settings.conf
+
+    @property
+    def iou(self) -> float:
+        return self.settings.iou
+
+    @property
+    def max_det(self) -> int:
+        return self.settings.max_det
+
+    @property
+    def max_nms(self) -> int:
+        return self.settings.max_nms
 
     @property
     def backend(self) -> str:
@@ -185,19 +195,18 @@ class PoseEstimator:
         """Raw outputs (from :meth:`infer`) -> one :class:`Poses` per image, in original pixels.
 
         Decodes with the model's output layout, then NMS (for layouts whose candidates still hold
-        duplicates; end-to-end models skip it), ``conf`` and ``max_det`` applied in every case."""
-        conf = self.conf if conf is None else _check_fraction("conf", conf)
-        iou = self.iou if iou is None else _check_fraction("iou", iou)
-        max_det = self.max_det if max_det is None else int(max_det)
+        duplicates; end-to-end models skip it), ``conf`` and ``max_det`` applied in every case.
+        ``conf``, ``iou``, ``max_det`` override :attr:`settings` for this call."""
+        settings = self.settings.with_values(conf=conf, iou=iou, max_det=max_det)
         _check_finite(outputs, self.plan.source)
-        candidates = self.plan.output_layout.decode(outputs, conf)
+        candidates = self.plan.output_layout.decode(outputs, settings.conf)
         if len(candidates) != len(transforms):
             raise ConfigError(f"postprocess got outputs for {len(candidates)} images and {len(transforms)} transforms")
-        return [self._finish(c, t, iou, max_det) for c, t in zip(candidates, transforms)]
+        return [self._finish(c, t, settings) for c, t in zip(candidates, transforms)]
 
-    def _finish(self, cand: Candidates, transform: LetterboxTransform, iou: float, max_det: int) -> Poses:
+    def _finish(self, cand: Candidates, transform: LetterboxTransform, settings: PostprocessSettings) -> Poses:
         meta = self.plan.metadata
-        cand = select_detections(cand, iou, max_det, self.max_nms, nms=self.plan.output_layout.nms)
+        cand = select_detections(cand, settings, nms=self.plan.output_layout.nms)
         if not np.isfinite(cand.boxes).all() or not np.isfinite(cand.keypoints).all():
             raise ModelError(f"{self.plan.source}: the model produced non-finite boxes or keypoints")
         return Poses(

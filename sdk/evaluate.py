@@ -5,7 +5,7 @@
     print(result.metrics["AP"], result.metrics["box_AP"])
 
 Detections are produced by :class:`yolopose.PoseEstimator` (the deployed pre/postprocessing, at
-``conf=0.001``, NMS ``iou=0.65`` by default, as in the paper's evaluation) and scored with
+:data:`~yolopose.core.ops.select.EVAL_POSTPROCESS` by default, the paper's evaluation settings) and scored with
 :func:`yolopose.core.evaluation.evaluate`, the same function the training validator uses, so identical
 detections give identical numbers. Results are built by :meth:`yolopose.Poses.to_coco`, which
 writes exactly what the validator writes for the same detections (boxes and keypoints rounded to
@@ -13,6 +13,7 @@ writes exactly what the validator writes for the same detections (boxes and keyp
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -21,12 +22,11 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from .core import evaluation
+from .core.ops.select import EVAL_POSTPROCESS, PostprocessSettings
 from .core.errors import BackendNotAvailableError, ConfigError, DatasetError
 from .core.fileio import atomic_write_text
 
 __all__ = [
-    "EVAL_CONF",
-    "EVAL_IOU",
     "EvalResult",
     "coco_image_entries",
     "evaluate_model",
@@ -36,9 +36,6 @@ __all__ = [
     "write_results_json",
 ]
 
-#: the paper's evaluation settings (confidence 0.001, NMS IoU 0.65).
-EVAL_CONF = 0.001
-EVAL_IOU = 0.65
 PathLike = Union[str, "os.PathLike[str]"]
 
 
@@ -146,12 +143,7 @@ def _check_metrics_backend(name: str) -> None:
         raise ConfigError(f"unknown COCO metrics backend {name!r}; choose from auto, pycocotools, numpy")
 
 
-def _check_thresholds(conf: float, iou: float) -> None:
-    if not 0.0 <= conf <= 1.0 or not 0.0 < iou <= 1.0:
-        raise ConfigError(f"conf must be in [0, 1] and iou in (0, 1], got conf={conf}, iou={iou}")
-
-
-def _settings(model: str, data: PathLike, images: PathLike, backend: str, conf: float, iou: float,
+def _settings(model: str, data: PathLike, images: PathLike, backend: str, postprocess: PostprocessSettings,
               metrics_backend: str, **extra: Any) -> Dict[str, Any]:
     """What an :class:`EvalResult` records of how it was made (``extra``: e.g. the engine)."""
     return {
@@ -160,8 +152,7 @@ def _settings(model: str, data: PathLike, images: PathLike, backend: str, conf: 
         "images": str(images),
         "backend": backend,
         **extra,
-        "conf": conf,
-        "iou": iou,
+        **postprocess.to_dict(),
         "metrics_backend": metrics_backend if metrics_backend != "auto" else evaluation.available_backends()[0],
     }
 
@@ -172,8 +163,7 @@ def evaluate_model(
     images: PathLike,
     backend: str = "auto",
     device: Optional[str] = None,
-    conf: float = EVAL_CONF,
-    iou: float = EVAL_IOU,
+    postprocess: PostprocessSettings = EVAL_POSTPROCESS,
     metrics_backend: str = "pycocotools",
     progress: bool = False,
     results_json: Optional[PathLike] = None,
@@ -185,6 +175,8 @@ def evaluate_model(
     """Evaluate a model (path, or a ready :class:`~yolopose.PoseEstimator`) on a COCO keypoint set.
 
     ``data`` is the COCO keypoint JSON, ``images`` the folder of its ``file_name`` entries.
+    ``postprocess``: how candidates become detections (the paper's evaluation settings by default:
+    every candidate down to score 0.001, NMS IoU 0.65).
     ``metrics_backend`` is checked before any image is run, so a missing pycocotools fails at once.
     The detections are written to ``results_json`` (COCO results format) when given.
     ``executor``: ``"process"`` (a loop in this process), or a batch executor
@@ -196,7 +188,6 @@ def evaluate_model(
     """
     if executor != "process" and not isinstance(model, (str, Path)):
         raise ConfigError(f"eval with executor={executor!r} needs a model path: each worker loads its own copy")
-    _check_thresholds(conf, iou)
     _check_metrics_backend(metrics_backend)
     gt = evaluation.load_ground_truth(data)
     entries = coco_image_entries(gt, images, source=str(data), allow_outside=allow_outside_images)
@@ -204,7 +195,7 @@ def evaluate_model(
     extra: Dict[str, Any] = {}
     t0 = time.perf_counter()
     if executor == "process":
-        estimator = _estimator(model, backend, device, conf, iou, estimator_kwargs)
+        estimator = _estimator(model, backend, device, postprocess, estimator_kwargs)
         model_name = str(model) if isinstance(model, (str, Path)) else type(model).__name__
         backend = str(getattr(estimator, "backend", backend))
         detections = predict_coco(estimator, entries, category_id=category, progress=progress)
@@ -212,18 +203,18 @@ def evaluate_model(
         from .batch.predictor import PredictorConfig
 
         model_name, extra["executor"] = str(model), executor
-        config = PredictorConfig(model=model_name, backend=backend, device=device or "cpu", conf=conf, iou=iou)
+        config = PredictorConfig(model=model_name, backend=backend, device=device or "cpu", postprocess=postprocess)
         detections = predict_coco_with_executor(config, entries, category, executor, progress, **dict(executor_options or {}))
     seconds = time.perf_counter() - t0
     if results_json is not None:
         write_results_json(results_json, detections)
     metrics = evaluation.evaluate(gt, detections, backend=metrics_backend)
-    settings = _settings(model_name, data, images, backend, conf, iou, metrics_backend, **extra)
+    settings = _settings(model_name, data, images, backend, postprocess, metrics_backend, **extra)
     return EvalResult(metrics=metrics, detections=detections, num_images=len(entries), seconds=seconds, settings=settings,
                       ground_truth=gt)
 
 
-def _estimator(model: Any, backend: str, device: Optional[str], conf: float, iou: float,
+def _estimator(model: Any, backend: str, device: Optional[str], postprocess: PostprocessSettings,
                estimator_kwargs: Optional[Mapping[str, Any]]) -> Any:
     """The estimator an in-process evaluation runs: ``model`` itself when it is one."""
     if not isinstance(model, (str, Path)):
@@ -233,7 +224,7 @@ def _estimator(model: Any, backend: str, device: Optional[str], conf: float, iou
     kwargs: Dict[str, Any] = dict(estimator_kwargs or {})
     if device is not None:
         kwargs["device"] = device
-    return PoseEstimator(model, backend=backend, conf=conf, iou=iou, **kwargs)
+    return PoseEstimator(model, backend=backend, postprocess=postprocess, **kwargs)
 
 
 def predict_coco_with_executor(
@@ -257,7 +248,7 @@ def predict_coco_with_executor(
 
     ids = {os.path.abspath(e["path"]): e["id"] for e in entries}
     items = [WorkItem(path, "image") for path in ids]
-    runner = get_executor(executor, type(config)(**{**config.to_dict(), "infer_batch": 1}), **executor_options)
+    runner = get_executor(executor, dataclasses.replace(config, infer_batch=1), **executor_options)
     by_id: Dict[Any, List[Dict[str, Any]]] = {}
     try:
         with progress_bar(len(items), desc=f"eval ({executor})", enabled=progress, unit="img") as bar:

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from yolopose.core.ops import batched_nms, box_iou, nms
+from yolopose.core.ops import PostprocessSettings, batched_nms, box_iou, nms
 
 
 def reference_nms(boxes: np.ndarray, scores: np.ndarray, thr: float) -> np.ndarray:
@@ -148,21 +148,21 @@ def test_select_detections_caps_candidates_and_results():
 
     boxes = [[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60], [100, 100, 120, 120], [200, 0, 210, 5]]
     scores = [0.9, 0.8, 0.7, 0.6, 0.5]
-    det = select_detections(_cands(boxes, scores), iou=0.65, max_det=300, max_nms=30000)
+    det = select_detections(_cands(boxes, scores), PostprocessSettings(iou=0.65, max_det=300, max_nms=30000))
     assert det.scores.tolist() == pytest.approx([0.9, 0.7, 0.6, 0.5])  # box 1 suppressed by box 0
     assert np.array_equal(det.keypoints[:, 0, :3], det.boxes[:, :3])
-    assert len(select_detections(_cands(boxes, scores), iou=0.65, max_det=2, max_nms=30000)) == 2
-    capped = select_detections(_cands(boxes, scores), iou=0.65, max_det=300, max_nms=3)  # only the 3 best enter NMS
+    assert len(select_detections(_cands(boxes, scores), PostprocessSettings(iou=0.65, max_det=2, max_nms=30000))) == 2
+    capped = select_detections(_cands(boxes, scores), PostprocessSettings(iou=0.65, max_det=300, max_nms=3))  # only the 3 best enter NMS
     assert capped.scores.tolist() == pytest.approx([0.9, 0.7])
-    assert len(select_detections(_cands(np.zeros((0, 4)), []), 0.65, 300, 30000)) == 0
+    assert len(select_detections(_cands(np.zeros((0, 4)), []), PostprocessSettings())) == 0
 
 
 def test_select_detections_is_per_class_and_cuts_ties_at_the_lower_index():
     from yolopose.core.ops import select_detections
 
     same = [[0, 0, 10, 10]] * 2
-    assert len(select_detections(_cands(same, [0.9, 0.8], [0, 1]), iou=0.5)) == 2  # other class: no suppression
-    assert len(select_detections(_cands(same, [0.9, 0.8], [0, 0]), iou=0.5)) == 1
+    assert len(select_detections(_cands(same, [0.9, 0.8], [0, 1]), PostprocessSettings(iou=0.5))) == 2  # other class: no suppression
+    assert len(select_detections(_cands(same, [0.9, 0.8], [0, 0]), PostprocessSettings(iou=0.5))) == 1
     far = [[100.0 * i, 0, 100.0 * i + 10, 10] for i in range(5)]
-    det = select_detections(_cands(far, [0.5, 0.7, 0.5, 0.5, 0.9]), iou=0.5, max_nms=3)
+    det = select_detections(_cands(far, [0.5, 0.7, 0.5, 0.5, 0.9]), PostprocessSettings(iou=0.5, max_nms=3))
     assert det.boxes[:, 0].tolist() == [400, 100, 0]  # 0.9, 0.7, then the first of the tied 0.5s

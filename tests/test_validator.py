@@ -12,7 +12,7 @@ pytestmark = pytest.mark.torch
 
 from conftest import encode  # noqa: E402
 
-from yolopose.core.ops import Candidates, LetterboxTransform  # noqa: E402
+from yolopose.core.ops import EVAL_POSTPROCESS, Candidates, LetterboxTransform  # noqa: E402
 from yolopose.training.data import build_dataset, collate  # noqa: E402
 from yolopose.training.models import create_model, get_config  # noqa: E402
 from yolopose.training.synth import write_dataset  # noqa: E402
@@ -102,7 +102,7 @@ def test_oracle_network_scores_ap_one(val_set):
 
 def test_untrained_model_validates_end_to_end(val_set):
     model = create_model("yolov5n-pose-lite")
-    result = Validator(val_set, collate, batch=3, workers=0, progress=False, max_det=50)(model)
+    result = Validator(val_set, collate, batch=3, workers=0, progress=False, postprocess=EVAL_POSTPROCESS.with_values(max_det=50))(model)
     assert set(result.metrics) >= {"AP", "AP50", "AP75", "APm", "APl", "AR", "box_AP", "box_AP50"}
     assert all(-1.0 <= v <= 1.0 for v in result.metrics.values())
     assert model.training  # the validator restores the mode it found

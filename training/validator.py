@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from yolopose.core import evaluation
 from yolopose.core.errors import DatasetError
-from yolopose.core.ops import Candidates, LetterboxTransform, select_detections
+from yolopose.core.ops import EVAL_POSTPROCESS, Candidates, LetterboxTransform, PostprocessSettings, select_detections
 
 from .models import predict_candidates
 
@@ -81,7 +81,8 @@ class Validator:
 
     ``dataset`` yields letterboxed, un-augmented items ``(image uint8 3xHxW, targets, info)`` with
     ``info["image_id"]`` and ``info["transform"]``; ``ground_truth`` is the matching COCO ground
-    truth (path or dict; default: :func:`ground_truth_of`).
+    truth (path or dict; default: :func:`ground_truth_of`). ``postprocess``: how candidates become
+    detections (the paper's evaluation settings by default).
     """
 
     def __init__(
@@ -93,10 +94,7 @@ class Validator:
         batch: int = 16,
         workers: int = 0,
         device: torch.device = torch.device("cpu"),
-        conf: float = 0.001,
-        iou: float = 0.65,
-        max_det: int = 300,
-        max_nms: int = 30000,
+        postprocess: PostprocessSettings = EVAL_POSTPROCESS,
         backend: str = "auto",
         sigmas: Optional[Sequence[float]] = None,
         progress: bool = True,
@@ -116,7 +114,7 @@ class Validator:
             pin_memory=device.type == "cuda",
         )
         self.device = device
-        self.conf, self.iou, self.max_det, self.max_nms = conf, iou, max_det, max_nms
+        self.postprocess = postprocess
         self.backend = backend
         self.sigmas = sigmas
         self.progress = progress
@@ -133,9 +131,9 @@ class Validator:
             for images, _targets, infos in batches:
                 x = images.to(self.device, non_blocking=True).float() / 255.0
                 with torch.inference_mode():
-                    cands = predict_candidates(model, x, self.conf)
+                    cands = predict_candidates(model, x, self.postprocess.conf)
                 for cand, info in zip(cands, infos):
-                    det = select_detections(cand, self.iou, self.max_det, self.max_nms)
+                    det = select_detections(cand, self.postprocess)
                     results.extend(coco_results(det, info["transform"], info["image_id"], self.category_ids))
         finally:
             model.train(was_training)

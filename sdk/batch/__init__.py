@@ -47,7 +47,8 @@ def pose_dataset(
 ) -> Any:
     """A lazy Ray ``Dataset`` with one pose row per image / sampled video frame of ``sources``.
 
-    ``estimator_options``: ``backend``, ``device``, ``conf``, ``iou``, ``max_det``, ``infer_batch``.
+    ``estimator_options``: any :class:`PredictorConfig` field (``backend``, ``device``,
+    ``postprocess``, ``infer_batch``...).
     Nothing runs until the dataset is consumed (``ds.write_parquet(...)``, ``ds.iter_rows()``...).
     """
     from . import executors

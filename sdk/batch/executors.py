@@ -10,6 +10,7 @@ use it ignores), with ``name``, ``workers``, ``run(items)`` yielding lists of ro
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -111,7 +112,7 @@ def pose_dataset(
     # enough blocks to keep every actor busy and to stream results back as they are done
     blocks = max(min(len(items), pool), min(math.ceil(len(items) / max(1, batch_size)), 100_000))
     ds = ray.data.from_items([i.to_dict() for i in items], override_num_blocks=blocks)
-    cfg = PredictorConfig(**{**config.to_dict(), "threads": config.threads or threads})
+    cfg = dataclasses.replace(config, threads=config.threads or threads)
     return ds.map_batches(
         _PoseActor,
         fn_constructor_kwargs={"config": cfg.to_dict()},
@@ -126,7 +127,7 @@ class _PoseActor:
     """A Ray actor: one estimator, loaded once, for every batch it is given."""
 
     def __init__(self, config: Dict[str, Any]) -> None:
-        self.predictor = BatchPredictor(PredictorConfig(**config))
+        self.predictor = BatchPredictor(PredictorConfig.from_dict(config))
 
     def __call__(self, batch: Any) -> Any:
         return self.predictor(batch)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 from ..core.errors import ConfigError
+from ..core.ops.select import PostprocessSettings
 from .executors import get_executor
 from .output import OutputFolder, PartWriter
 from .predictor import STAGES, PredictorConfig
@@ -82,9 +83,7 @@ def execute(
     address: Optional[str] = None,
     backend: str = "auto",
     device: str = "cpu",
-    conf: float = 0.25,
-    iou: float = 0.65,
-    max_det: int = 300,
+    postprocess: Optional[PostprocessSettings] = None,
     infer_batch: int = 1,
     rows_per_part: int = 1000,
     flush_seconds: float = 30.0,
@@ -100,9 +99,10 @@ def execute(
     if int(batch_size) < 1 or int(threads_per_actor) < 1 or (actors is not None and int(actors) < 1):
         raise ConfigError(f"batch_size, threads_per_actor and actors must be >= 1, got {batch_size}, "
                           f"{threads_per_actor}, {actors}")
-    config = PredictorConfig(model=None if model is None else str(model), backend=backend, device=device, conf=conf,
-                             iou=iou, max_det=max_det, threads=None if executor == "ray" else threads_per_actor,
-                             every=every, infer_batch=infer_batch)
+    config = PredictorConfig(model=None if model is None else str(model), backend=backend, device=device,
+                             postprocess=postprocess or PostprocessSettings(),
+                             threads=None if executor == "ray" else threads_per_actor, every=every,
+                             infer_batch=infer_batch)
     folder = OutputFolder(out, format)
     items = expand_sources([str(s) for s in sources])
     with folder.lock():
@@ -178,7 +178,9 @@ def run(sources: Sequence[PathLike], out: PathLike, model: Optional[PathLike] = 
         threads_per_actor: engine threads (and CPUs reserved) per actor.
         batch_size: work items per actor call. address: an existing Ray cluster (``"auto"``,
             ``"ray://host:port"``); default a local Ray runtime sized to this machine.
-        backend, device, conf, iou, max_det: as for :class:`~yolopose.PoseEstimator`.
+        backend, device: as for :class:`~yolopose.PoseEstimator`.
+        postprocess: how candidates become detections (default: ``PostprocessSettings()``, the
+            estimator's defaults).
         infer_batch: images per engine call (1: results bit-identical to ``PoseEstimator.predict``).
         rows_per_part, flush_seconds: a part file is written every so many rows or seconds.
         progress: show a progress bar with images/s on stderr.

@@ -17,6 +17,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 import numpy as np
 
 from ..core.errors import ConfigError
+from ..core.ops.select import PostprocessSettings
 from .rows import VIDEO_ENDED, Row, error_row, pose_row
 from .sources import WorkItem
 
@@ -33,7 +34,7 @@ class PredictorConfig:
     """How each worker builds its estimator and samples videos (plain data: it is shipped to actors).
 
     ``model``: a model file (``None``: the bundled model); on a cluster it must exist on every node.
-    ``threads``: engine threads per worker. ``every``: keep one video frame in ``every``.
+    ``postprocess``: how candidates become detections. ``threads``: engine threads per worker. ``every``: keep one video frame in ``every``.
     ``infer_batch``: images per engine call. 1 keeps every result bit-identical to
     ``PoseEstimator.predict``; larger batches suit GPUs. ``prefetch``: images or frames read and
     preprocessed ahead in a pipeline thread while the engine runs (0: no thread).
@@ -42,9 +43,7 @@ class PredictorConfig:
     model: Optional[str] = None
     backend: str = "auto"
     device: str = "cpu"
-    conf: float = 0.25
-    iou: float = 0.65
-    max_det: int = 300
+    postprocess: PostprocessSettings = PostprocessSettings()
     threads: Optional[int] = None
     every: int = 1
     infer_batch: int = 1
@@ -61,13 +60,20 @@ class PredictorConfig:
             raise ConfigError(f"threads must be >= 1, got {self.threads}")
 
     def to_dict(self) -> Dict[str, Any]:
+        """Plain types only (shipped to Ray actors); :meth:`from_dict` is its inverse."""
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "PredictorConfig":
+        from ..core.settings import from_mapping
+
+        return from_mapping(cls, data, "batch worker settings")
 
     def build_estimator(self) -> Any:
         from ..estimator import PoseEstimator
 
-        return PoseEstimator(self.model, backend=self.backend, device=self.device, conf=self.conf, iou=self.iou,
-                             max_det=self.max_det, threads=self.threads)
+        return PoseEstimator(self.model, backend=self.backend, device=self.device, threads=self.threads,
+                             postprocess=self.postprocess)
 
 
 @dataclass

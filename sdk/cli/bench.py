@@ -7,6 +7,8 @@ from typing import Optional, Sequence, Tuple
 
 import click
 
+from ._options import backend_choice
+
 __all__ = ["bench"]
 
 
@@ -27,7 +29,7 @@ def _parse_imgsz(ctx: click.Context, param: click.Parameter, value: Optional[str
 
 @click.command("bench", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("models", nargs=-1, required=False, metavar="[MODEL]...")
-@click.option("--backend", "backends", multiple=True, metavar="NAME",
+@click.option("--backend", "backends", multiple=True, metavar="NAME", type=backend_choice(),
               help="Inference engine (onnxruntime, openvino, tflite...); repeat to compare engines. "
                    "A model written MODEL@BACKEND[:DEVICE] uses that instead. Default: auto.")
 @click.option("--device", default=None, metavar="NAME", help="Device for the engine (e.g. CPU, GPU, NPU).")

@@ -6,7 +6,13 @@ from typing import Optional
 
 import click
 
-from ._options import executor_option
+from ..core.cli import postprocess_options
+from ..core.ops.select import EVAL_POSTPROCESS, PostprocessSettings
+from ..core.settings import option_of
+from ._options import backend_option, executor_option
+
+EVAL_CONF_OPTION = option_of(PostprocessSettings, "conf").but(
+    help="Score threshold (low, as for COCO evaluation).")
 
 __all__ = ["eval_command"]
 
@@ -17,12 +23,9 @@ __all__ = ["eval_command"]
               help="COCO keypoint annotations (e.g. person_keypoints_val2017.json).")
 @click.option("--images", required=True, type=click.Path(exists=True, file_okay=False),
               help="Folder holding the images named in --data.")
-@click.option("--backend", default="auto", show_default=True, help="Inference engine (onnxruntime, openvino, tflite...).")
+@backend_option()
 @click.option("--device", default=None, help="Device for the engine (e.g. CPU, GPU).")
-@click.option("--conf", type=click.FloatRange(0.0, 1.0), default=0.001, show_default=True,
-              help="Score threshold (low, as for COCO evaluation).")
-@click.option("--iou", type=click.FloatRange(0.0, 1.0, min_open=True), default=0.65, show_default=True,
-              help="NMS IoU threshold.")
+@postprocess_options(defaults=EVAL_POSTPROCESS, overrides={"conf": EVAL_CONF_OPTION})
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the detections as a COCO results JSON file.")
 @click.option("--metrics", "metrics_path", type=click.Path(dir_okay=False, writable=True), default=None,
@@ -46,8 +49,7 @@ def eval_command(
     images: str,
     backend: str,
     device: Optional[str],
-    conf: float,
-    iou: float,
+    postprocess: PostprocessSettings,
     json_path: Optional[str],
     metrics_path: Optional[str],
     metrics_backend: str,
@@ -76,7 +78,7 @@ def eval_command(
         for path, what in ((json_path, "detections"), (metrics_path, "metrics")):
             if path:  # before the images are run: a read-only or full disk is found at once
                 check_writable(path, what)
-        result = evaluate_model(model, data, images, backend=backend, device=device, conf=conf, iou=iou,
+        result = evaluate_model(model, data, images, backend=backend, device=device, postprocess=postprocess,
                                 metrics_backend=metrics_backend, progress=progress, results_json=json_path,
                                 executor=executor, executor_options={"actors": actors, "address": address},
                                 allow_outside_images=allow_outside_images)

@@ -6,6 +6,8 @@ from typing import Any, Dict, List, Optional
 
 import click
 
+from ._options import backend_option
+
 __all__ = ["info"]
 
 MIB = 1024.0 * 1024.0  # every size yolopose prints is in MiB
@@ -31,7 +33,7 @@ def _backends(path) -> List[Dict[str, Any]]:
 
 @click.command("info")
 @click.argument("model", type=click.Path(path_type=str), required=False)
-@click.option("--backend", default="auto", show_default=True, help="Backend used to open the model.")
+@backend_option(help="Inference engine used to open the model; auto: the first installed one that reads it.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 def info(model: Optional[str], backend: str, as_json: bool) -> None:
     """Print MODEL's metadata, inputs, outputs, quantization and the backends that can run it.

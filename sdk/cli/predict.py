@@ -4,9 +4,15 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
 
 import click
+
+from ..core.cli import postprocess_options
+from ._options import backend_option
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..core.ops.select import PostprocessSettings
 
 __all__ = ["predict"]
 
@@ -36,11 +42,9 @@ def _unique_stem(path: Path, used: Dict[str, int]) -> str:
 @click.command("predict")
 @click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option("--model", "-m", type=click.Path(path_type=str), default=None, help="Model file (.onnx, .xml, .tflite) or folder. Default: the bundled model.")
-@click.option("--backend", default="auto", show_default=True, help="auto, onnxruntime, openvino or tflite.")
+@backend_option()
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, tensorrt (onnxruntime); gpu, npu, auto (OpenVINO).")
-@click.option("--conf", default=0.25, show_default=True, type=click.FloatRange(0, 1), help="Minimum person score.")
-@click.option("--iou", default=0.65, show_default=True, type=click.FloatRange(0, 1), help="NMS IoU threshold.")
-@click.option("--max-det", default=300, show_default=True, type=click.IntRange(1), help="People per image at most.")
+@postprocess_options()
 @click.option("--threads", default=None, type=click.IntRange(1), help="Engine threads (default: the engine's choice).")
 @click.option("--save-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write <name>.jpg (drawn) and <name>.json per input here. Default: runs/predict, or nothing with --json.")
@@ -51,9 +55,7 @@ def predict(
     model: Optional[str],
     backend: str,
     device: str,
-    conf: float,
-    iou: float,
-    max_det: int,
+    postprocess: PostprocessSettings,
     threads: Optional[int],
     save_dir: Optional[Path],
     as_json: bool,
@@ -75,7 +77,7 @@ def predict(
     try:
         if save_dir is not None:
             check_writable(save_dir / "results", "results")
-        est = PoseEstimator(model, backend=backend, device=device, conf=conf, iou=iou, max_det=max_det, threads=threads)
+        est = PoseEstimator(model, backend=backend, device=device, threads=threads, postprocess=postprocess)
     except YoloPoseError as exc:
         raise click.ClickException(str(exc)) from None
     notice_due = model is None  # said once, at the first image of the user's that the demo model runs on

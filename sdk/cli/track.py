@@ -10,18 +10,26 @@ from typing import Optional
 
 import click
 
+from ..core.cli import postprocess_options
+from ._options import backend_option
+from ..core.ops.select import PostprocessSettings
+from ..core.settings import option_of
+
+#: tracking keeps low scores on purpose: they extend existing tracks through occlusions
+TRACK_POSTPROCESS = PostprocessSettings(conf=0.1)
+CONF_OPTION = option_of(PostprocessSettings, "conf").but(
+    help="Detector threshold. Low scores are kept on purpose: they extend existing tracks through occlusions.")
+
 __all__ = ["track"]
 
 
 @click.command("track")
 @click.argument("source", type=str)
 @click.option("--model", "-m", type=click.Path(path_type=str), default=None, help="Model file (.onnx, .xml, .tflite) or folder. Default: the bundled model.")
-@click.option("--backend", default="auto", show_default=True, help="auto, onnxruntime, openvino or tflite.")
+@backend_option()
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, tensorrt (onnxruntime); gpu, npu, auto (OpenVINO).")
-@click.option("--conf", default=0.1, show_default=True, type=click.FloatRange(0, 1),
-              help="Detector threshold. Low scores are kept on purpose: they extend existing tracks through occlusions.")
+@postprocess_options(defaults=TRACK_POSTPROCESS, overrides={"conf": CONF_OPTION})
 @click.option("--track-conf", default=0.5, show_default=True, type=click.FloatRange(0, 1), help="Least score to start a new track.")
-@click.option("--iou", default=0.65, show_default=True, type=click.FloatRange(0, 1), help="NMS IoU threshold.")
 @click.option("--threads", default=None, type=click.IntRange(1), help="Engine threads (default: the engine's choice).")
 @click.option("--save", "save", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the annotated video here (.mp4, .avi, .mkv, .mov) with ids and FPS.")
@@ -38,9 +46,8 @@ def track(
     model: Optional[str],
     backend: str,
     device: str,
-    conf: float,
+    postprocess: PostprocessSettings,
     track_conf: float,
-    iou: float,
     threads: Optional[int],
     save: Optional[Path],
     as_json: bool,
@@ -71,9 +78,9 @@ def track(
     started = time.perf_counter()
     meter = FpsMeter()
     try:
-        est = PoseEstimator(model, backend=backend, device=device, conf=conf, iou=iou, threads=threads)
+        est = PoseEstimator(model, backend=backend, device=device, threads=threads, postprocess=postprocess)
         notice_due = model is None  # a video or camera is never one of the bundled sample images
-        tracker = PoseTracker(high_conf=max(track_conf, conf), low_conf=conf, memory=memory, smooth=smooth)
+        tracker = PoseTracker(high_conf=max(track_conf, postprocess.conf), low_conf=postprocess.conf, memory=memory, smooth=smooth)
         with VideoSource(source, stride=stride, realtime=realtime, max_frames=max_frames, fps=folder_fps) as src:
             if save is not None:
                 writer = VideoWriter(save, fps=src.fps / stride if not src.realtime else src.fps)

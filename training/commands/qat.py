@@ -7,6 +7,7 @@ from typing import Optional
 
 import click
 
+from yolopose.core.cli import RegistryChoice
 from yolopose.training.int8_recipes import DEFAULT_RECIPE, list_recipes
 
 __all__ = ["qat"]
@@ -23,7 +24,7 @@ __all__ = ["qat"]
 @click.option("--max-steps", default=None, type=click.IntRange(min=1), help="Stop each epoch after this many steps (smoke runs).")
 @click.option("--no-augment", is_flag=True, help="Fine-tune without augmentation.")
 @click.option("--hyp", default=None, metavar="JSON", help="Augmentation/loss overrides as JSON, as for `train`.")
-@click.option("--int8-recipe", "recipe", default=DEFAULT_RECIPE, show_default=True, type=click.Choice(list_recipes()),
+@click.option("--int8-recipe", "recipe", default=DEFAULT_RECIPE, show_default=True, type=RegistryChoice(list_recipes),
               help="Layers kept float (export with the same recipe): mixed = float pose head and the neck layers "
                    "feeding it, the rest int8; full = every layer int8 (full-integer TFLite for int8-only NPUs).")
 @click.option("--seed", default=0, show_default=True, type=int)

@@ -6,6 +6,9 @@ from typing import Optional
 
 import click
 
+from yolopose.core.cli import postprocess_options
+from yolopose.core.ops.select import EVAL_POSTPROCESS, PostprocessSettings
+
 __all__ = ["val"]
 
 
@@ -16,9 +19,7 @@ __all__ = ["val"]
 @click.option("--batch", default=16, show_default=True, type=click.IntRange(min=1))
 @click.option("--device", default="", show_default="auto", help="cpu, cuda, cuda:N or N.")
 @click.option("--workers", default=None, type=click.IntRange(min=0), help="Data-loader workers [default: min(4, cpus)].")
-@click.option("--conf", default=0.001, show_default=True, type=click.FloatRange(0, 1, max_open=True), help="Score threshold.")
-@click.option("--iou", default=0.65, show_default=True, type=click.FloatRange(0, 1, min_open=True), help="NMS IoU threshold.")
-@click.option("--max-det", default=300, show_default=True, type=click.IntRange(min=1), help="Detections kept per image.")
+@postprocess_options(defaults=EVAL_POSTPROCESS)
 @click.option("--save-json", default=None, type=click.Path(dir_okay=False), help="Also write the COCO results (list of dicts) here.")
 @click.option("--metrics-json", default=None, type=click.Path(dir_okay=False), help="Also write the metrics dict here.")
 def val(
@@ -28,9 +29,7 @@ def val(
     batch: int,
     device: str,
     workers: Optional[int],
-    conf: float,
-    iou: float,
-    max_det: int,
+    postprocess: PostprocessSettings,
     save_json: Optional[str],
     metrics_json: Optional[str],
 ) -> None:
@@ -52,7 +51,7 @@ def val(
         dataset, collate, ground_truth, name = build_val_data(data, size)
         validator = Validator(
             dataset, collate, ground_truth, batch=batch, workers=default_workers() if workers is None else workers,
-            device=dev, conf=conf, iou=iou, max_det=max_det,
+            device=dev, postprocess=postprocess,
         )
         result = validator(model.to(dev))
     except YoloPoseError as exc:

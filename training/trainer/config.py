@@ -1,19 +1,25 @@
-"""The training configuration: one dataclass instead of argument sprawl.
+"""The training configuration: one frozen dataclass instead of argument sprawl.
 
-Every field has the paper's / YOLOv5's default. The whole configuration is
-stored in each checkpoint (``train_args``) so that ``--resume`` continues with exactly the same
-settings.
+Every field has the paper's / YOLOv5's default and, where the command line offers it, its option
+(``yolopose-train train``'s options are generated from these fields: a new setting is one field
+here). The whole configuration is stored in each checkpoint (``train_args``) so that ``--resume``
+continues with exactly the same settings.
 """
 from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional
 
 from yolopose.core.errors import ConfigError
+from yolopose.core.ops.select import EVAL_POSTPROCESS, PostprocessSettings
+from yolopose.core.settings import Option, floats, from_mapping, ints, json_object, paths, setting
 
-__all__ = ["TrainConfig", "default_workers"]
+__all__ = ["OPTIMIZER_NAMES", "TrainConfig", "default_workers"]
+
+#: the optimizers of :data:`yolopose.training.trainer.optim.OPTIMIZERS` (named here without torch)
+OPTIMIZER_NAMES = ("sgd", "adamw")
 
 
 def default_workers() -> int:
@@ -21,45 +27,58 @@ def default_workers() -> int:
     return min(4, os.cpu_count() or 1)
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainConfig:
-    """Everything a training run needs; see ``yolopose-train train --help`` for the CLI names."""
+    """Everything a training run needs; the fields with an :class:`~yolopose.core.settings.Option`
+    are ``yolopose-train train``'s options (``--field-name``)."""
 
-    data: str
-    model: Optional[str] = None  # registry name; None: the architecture of ``weights``
-    weights: Optional[str] = None  # checkpoint to fine-tune from
-    imgsz: int = 640
-    epochs: int = 100
-    batch: int = 16  # total over all processes
-    device: str = ""  # "" (auto), "cpu", "cuda", "cuda:1", "0"
-    workers: Optional[int] = None  # per process; None: min(4, cpus)
-    out: str = "runs/train"
-    seed: int = 0
+    data: str = setting(cli=Option("Dataset: a folder written by `yolopose-train synth`, a COCO keypoint or YOLO-pose "
+                                   "folder, or a data YAML naming train/val.", metavar="DIR_OR_YAML"))
+    model: Optional[str] = setting(None, cli=Option("Model to train from scratch (see `yolopose-train models`). Optional "
+                                                    "with --weights.", metavar="NAME"))
+    weights: Optional[str] = setting(None, cli=Option("Checkpoint to fine-tune from (its number of keypoints must match "
+                                                      "the data).", type=paths(dir_okay=False)))
+    imgsz: int = setting(640, cli=Option("Square training/validation input size in pixels.", type=ints(32)))
+    epochs: int = setting(100, cli=Option("Epochs to train.", type=ints(1)))
+    batch: int = setting(16, cli=Option("Total batch size over all processes.", type=ints(1)))
+    device: str = setting("", cli=Option("cpu, cuda, cuda:N or N; under torchrun each process takes its local rank's GPU.",
+                                         show_default="auto"))
+    workers: Optional[int] = setting(None, cli=Option("Data-loader worker processes per process.", type=ints(0),
+                                                      show_default="min(4, cpus)"))
+    out: str = setting("runs/train", cli=Option("Run folder: last.pt, best.pt, results.csv, results.png.",
+                                                type=paths(file_okay=False)))
+    seed: int = setting(0, cli=Option("Random seed (weights, data order, augmentation).", type=int))
     # optimizer and schedule
-    optimizer: str = "sgd"  # "sgd" (nesterov) or "adamw"; see trainer.optim.OPTIMIZERS
-    lr0: float = 0.01
-    lrf: float = 0.2  # final lr = lr0 * lrf (cosine)
+    optimizer: str = setting("sgd", cli=Option("Nesterov SGD (the paper's), or AdamW (use --lr0 0.001; faster on short "
+                                               "runs from scratch).", type=lambda: _choice(OPTIMIZER_NAMES)))
+    lr0: float = setting(0.01, cli=Option("Initial learning rate.", type=float))
+    lrf: float = setting(0.2, cli=Option("Final learning rate as a fraction of --lr0 (cosine schedule).", type=float))
     momentum: float = 0.937
     weight_decay: float = 5e-4
-    nbs: int = 64  # nominal batch size: gradients are accumulated up to it
-    warmup_epochs: float = 3.0
-    warmup_min_iters: int = 100
+    nbs: int = setting(64, cli=Option("Nominal batch size: gradients of smaller batches are accumulated up to it (YOLOv5).",
+                                      type=ints(1)))
+    warmup_epochs: float = setting(3.0, cli=Option("Warmup length in epochs (at least --warmup-min-iters iterations).",
+                                                   type=float))
+    warmup_min_iters: int = setting(100, cli=Option("Least warmup iterations.", type=ints(0)))
     warmup_momentum: float = 0.8
     warmup_bias_lr: float = 0.1
     grad_clip: float = 10.0  # max gradient norm; 0 disables
     ema_decay: float = 0.9999
     ema_tau: float = 2000.0  # EMA decay ramp: decay * (1 - exp(-updates / tau))
-    amp: bool = True  # mixed precision: float16 on CUDA, bfloat16 on CPUs with native bf16 (trainer.precision)
+    amp: bool = setting(True, cli=Option("Mixed precision: float16 on CUDA, bfloat16 on CPUs with native bf16 (AMX, "
+                                         "AVX512-BF16); --no-amp trains in float32 (trainer.precision)."))
     # data
-    augment: bool = True
-    close_mosaic: int = 0  # train the last N epochs without mosaic (images at their own scale, as in validation)
-    hyp: Dict[str, Any] = field(default_factory=dict)  # augmentation and loss overrides
-    cache_dir: Optional[str] = None
+    augment: bool = setting(True, cli=Option("Augment the training images (mosaic, affine, HSV, flip)."))
+    close_mosaic: int = setting(0, cli=Option("Train the last N epochs without mosaic (people at the scale validation "
+                                              "sees).", type=ints(0)))
+    hyp: Dict[str, Any] = setting(default_factory=dict, cli=Option(
+        'Augmentation/loss overrides as JSON, e.g. \'{"mosaic": 0.5, "kpt": 0.2}\'.', type=json_object, metavar="JSON",
+        show_default=False))
+    cache_dir: Optional[str] = setting(None, cli=Option("Where to keep the label cache.", type=paths(file_okay=False)))
     # validation
-    val_interval: int = 1  # validate every N epochs (and after the last)
-    conf: float = 0.001
-    iou: float = 0.65
-    max_det: int = 300
+    val_interval: int = setting(1, cli=Option("Validate every N epochs (and after the last).", type=ints(1)))
+    #: how validation turns candidates into detections (the paper's evaluation settings)
+    postprocess: PostprocessSettings = EVAL_POSTPROCESS
     plots: bool = True
 
     def __post_init__(self) -> None:
@@ -68,17 +87,17 @@ class TrainConfig:
 
         if int(self.close_mosaic) < 0:
             fail("--close-mosaic", f"must be >= 0, got {self.close_mosaic!r}")
-        for name in ("imgsz", "epochs", "batch", "nbs", "val_interval", "max_det"):
+        for name in ("imgsz", "epochs", "batch", "nbs", "val_interval"):
             if int(getattr(self, name)) <= 0:
-                fail(f"--{name}", f"must be positive, got {getattr(self, name)!r}")
+                fail(f"--{name.replace('_', '-')}", f"must be positive, got {getattr(self, name)!r}")
         if self.workers is not None and self.workers < 0:
             fail("--workers", f"must be >= 0, got {self.workers}")
         if not (0.0 < self.lr0 and 0.0 < self.lrf <= 1.0):
             fail("lr0/lrf", f"need lr0 > 0 and 0 < lrf <= 1, got {self.lr0}, {self.lrf}")
-        if self.optimizer not in ("sgd", "adamw"):
-            fail("--optimizer", f"must be sgd or adamw, got {self.optimizer!r}")
-        if not (0.0 <= self.conf < 1.0 and 0.0 < self.iou <= 1.0):
-            fail("conf/iou", f"need 0 <= conf < 1 and 0 < iou <= 1, got {self.conf}, {self.iou}")
+        if self.optimizer not in OPTIMIZER_NAMES:
+            fail("--optimizer", f"must be {' or '.join(OPTIMIZER_NAMES)}, got {self.optimizer!r}")
+        if not isinstance(self.postprocess, PostprocessSettings):
+            fail("postprocess", f"must be a PostprocessSettings, got {type(self.postprocess).__name__}")
 
     def check_model_source(self) -> None:
         """A new run needs ``model`` or ``weights`` (a resumed one takes them from its checkpoint)."""
@@ -96,13 +115,21 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "<train_args>") -> "TrainConfig":
-        """Inverse of :meth:`to_dict`; unknown keys are an error naming ``source``."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"{source}: unknown training options {unknown}")
-        return cls(**dict(data))
+        """Inverse of :meth:`to_dict`; unknown keys are an error naming ``source``. Checkpoints
+        written before the validation settings were one object (flat ``conf``, ``iou``,
+        ``max_det``) are read too."""
+        data = dict(data)
+        legacy = {k: data.pop(k) for k in ("conf", "iou", "max_det") if k in data}
+        if legacy:
+            data["postprocess"] = {**EVAL_POSTPROCESS.to_dict(), **dict(data.get("postprocess") or {}), **legacy}
+        return from_mapping(cls, data, source)
 
     def replace(self, **changes: Any) -> "TrainConfig":
         """A copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
+
+
+def _choice(names: Any) -> Any:
+    import click
+
+    return click.Choice(list(names))

@@ -6,7 +6,7 @@ from .letterbox import LetterboxTransform, as_hw, letterbox, letterbox_content, 
 from .nms import batched_nms, box_iou, nms
 from .quant import QuantParams, dequantize, quantize, quantize_pixels
 from .scale import scale_boxes, scale_keypoints
-from .select import select_detections
+from .select import EVAL_POSTPROCESS, PostprocessSettings, select_detections
 
 __all__ = [
     "Candidates",
@@ -27,4 +27,6 @@ __all__ = [
     "scale_boxes",
     "scale_keypoints",
     "select_detections",
+    "EVAL_POSTPROCESS",
+    "PostprocessSettings",
 ]
