@@ -11,7 +11,7 @@ from PIL import Image
 
 from _batch_inputs import SAMPLES, make_archive
 from yolopose import PoseEstimator
-from yolopose.batch import execute, expand_sources, read_rows, row_poses, run
+from yolopose.batch import FORMATS, execute, expand_sources, read_rows, row_poses, run
 from yolopose.batch.predictor import BatchPredictor
 from yolopose.cli import main
 from yolopose.core.errors import ConfigError
@@ -39,8 +39,11 @@ def test_sources_folders_globs_lists_once(tmp_path, archive):
         expand_sources([str(tmp_path / "nothing*.png")])
 
 
-def test_local_rows_equal_predict_and_errors_are_rows(archive, tmp_path, estimator):
-    summary = execute([archive], tmp_path / "out", format="jsonl", executor="local", batch_size=2)
+@pytest.mark.parametrize("fmt", FORMATS.names())
+def test_local_rows_equal_predict_and_errors_are_rows(archive, tmp_path, estimator, fmt):
+    """Every registered output format (a new one too, without editing this test) gives back the
+    rows of every input, predictions equal to ``predict`` and errors as rows."""
+    summary = execute([archive], tmp_path / "out", format=fmt, executor="local", batch_size=2)
     rows = read_rows(summary.output)
     by_name = {Path(r["source"]).name: r for r in rows}
     assert sorted(by_name) == ["broken.jpg", "broken.mp4", "synthetic_1.jpg", "synthetic_2.jpg", "synthetic_3.jpg"]
@@ -54,7 +57,7 @@ def test_local_rows_equal_predict_and_errors_are_rows(archive, tmp_path, estimat
         with Image.open(path) as im:
             assert (row["width"], row["height"]) == im.size
         assert row["error"] is None and len(got) == len(expected) > 0
-        np.testing.assert_allclose(got.boxes, expected.boxes, atol=1e-3)  # jsonl rounds to 3 decimals
+        np.testing.assert_allclose(got.boxes, expected.boxes, atol=1e-3)  # jsonl and coco round to 3 decimals
         np.testing.assert_allclose(got.keypoints, expected.keypoints, atol=1e-3)
     assert summary.people == sum(len(r["scores"]) for r in rows)
     saved = json.loads((tmp_path / "out" / "summary.json").read_text())

@@ -13,6 +13,7 @@ pytest.importorskip("pyarrow")
 from _batch_inputs import SAMPLES, make_archive  # noqa: E402
 from yolopose import PoseEstimator  # noqa: E402
 from yolopose.batch import execute, pose_dataset, read_rows  # noqa: E402
+from yolopose.batch.executors import list_executors  # noqa: E402
 
 pytestmark = pytest.mark.ray
 
@@ -46,14 +47,17 @@ def test_ray_rows_equal_local_rows_with_errors_and_resume(local_ray, archive, tm
     assert errors == {"broken.jpg": 0, "broken.mp4": -1}
 
 
-def test_eval_ray_executor_gives_identical_metrics(local_ray):
+@pytest.mark.parametrize("executor", list_executors())
+def test_every_executor_gives_the_in_process_metrics(local_ray, executor):
+    """Every registered batch executor (a new one too, without editing this test) gives the
+    detections and metrics of the in-process loop, bit for bit."""
     from yolopose.evaluate import evaluate_model
 
     model = PoseEstimator().model_path
     args = (model, SAMPLES / "annotations.json", SAMPLES)
     here = evaluate_model(*args, metrics_backend="numpy")
-    on_ray = evaluate_model(*args, metrics_backend="numpy", executor="ray", executor_options={"actors": 2})
-    assert on_ray.detections == here.detections and on_ray.metrics == here.metrics
+    there = evaluate_model(*args, metrics_backend="numpy", executor=executor, executor_options={"actors": 2})
+    assert there.detections == here.detections and there.metrics == here.metrics
 
 
 def test_pose_dataset_is_a_ray_dataset(local_ray, archive):

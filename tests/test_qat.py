@@ -9,6 +9,7 @@ torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
 from yolopose.training.checkpoint import save_checkpoint  # noqa: E402
+from yolopose.training.int8_recipes import list_recipes  # noqa: E402
 from yolopose.training.loss import PoseLoss  # noqa: E402
 
 from _tiny_pose import tiny_model  # noqa: E402
@@ -162,3 +163,22 @@ def test_qat_command_on_a_checkpoint(tmp_path):
     assert set(ckpt["metrics"]) == {f"train/{k}" for k in PoseLoss.TERMS}
     again = runner.invoke(main, ["qat", "--weights", str(out), "--data", str(tmp_path / "data"), "--out", str(out)])
     assert again.exit_code != 0 and "already a QAT checkpoint" in again.output
+
+
+@pytest.mark.parametrize("name", list_recipes())
+def test_every_int8_recipe_names_real_layers_and_is_offered(name):
+    """Every registered int8 recipe (a new one too, without editing this test) names modules the
+    model has, keeps float layers exactly when it is not full-integer, and is a choice of both
+    commands that take a recipe, with its summary in yolopose-export --help."""
+    from click.testing import CliRunner
+
+    from yolopose.export.cli import main as export_main
+    from yolopose.training.cli import main as train_main
+    from yolopose.training.int8_recipes import get_recipe
+
+    recipe = get_recipe(name)
+    layers = recipe.float_layers(tiny_model("silu"))
+    assert recipe.full_integer == (len(layers) == 0)
+    export_help = " ".join(CliRunner().invoke(export_main, ["--help"]).output.split())
+    assert name in export_help and " ".join(recipe.summary.split())[:40] in export_help
+    assert name in CliRunner().invoke(train_main, ["qat", "--help"]).output

@@ -11,6 +11,9 @@ import _graphs as g
 from yolopose.core.errors import BackendNotAvailableError, ConfigError, DeviceNotAvailableError, MetadataError, ModelError
 from yolopose.runtimes import BackendSpec, backends_for, get_backend, list_backends, load_runtime, register_backend, select_backend
 from yolopose.runtimes import registry as registry_module
+from yolopose.runtimes import Runtime, check_model
+from yolopose.runtimes.model_checks import list_model_checks
+from yolopose.runtimes.registry import _BACKENDS
 
 FIX = g.FIXTURES
 pytest.importorskip("onnx")
@@ -275,3 +278,53 @@ def test_committed_tflite_fixtures_are_current():
     spec.loader.exec_module(mod)
     for name, build in mod.FIXTURES.items():
         assert (FIX / name).read_bytes() == build(), f"{name} is stale: run python tests/fixtures/make_tflite_fixtures.py"
+
+
+# ---------------------------------------------------------------------- the model-check registry
+class _Recorder(Runtime):
+    """An adapter that only records that it was built (for the check-before-adapter test)."""
+
+    name = "recorder"
+    built: list = []
+
+    def __init__(self, model, device="cpu", threads=None):
+        _Recorder.built.append(model)
+        super().__init__(model, device)
+
+    def run(self, x):
+        return []
+
+
+@pytest.mark.parametrize("suffix", list_model_checks())
+@pytest.mark.parametrize("content", [b"", b"\x08\x07not a model file at all, just bytes" * 4], ids=["empty", "garbage"])
+def test_every_model_check_refuses_a_bad_file_before_any_adapter_is_built(suffix, content, tmp_path, monkeypatch):
+    """For every file type with a check of its own: an empty or garbage file is a ModelError naming
+    it, raised by load_runtime before any engine adapter (here one registered for that file type)
+    is built. A new file type's check is tested without editing this test."""
+    path = tmp_path / f"bad_model{suffix}"
+    path.write_bytes(content)
+    with pytest.raises(ModelError, match="bad_model"):
+        check_model(path)
+    spec = BackendSpec(name="recorder", target="unused:unused", suffixes=(suffix,), modules=("json",), extra="none",
+                       devices=("cpu",), priority=0)
+    original = BackendSpec.runtime_class
+    monkeypatch.setattr(BackendSpec, "runtime_class", lambda self: _Recorder if self.name == "recorder" else original(self))
+    register_backend(spec)
+    _Recorder.built = []
+    try:
+        with pytest.raises(ModelError, match="bad_model"):
+            load_runtime(path, backend="recorder")
+        assert _Recorder.built == []
+    finally:
+        _BACKENDS.unregister("recorder")
+
+
+def test_a_file_type_without_a_check_of_its_own_is_still_checked_to_be_a_file(tmp_path):
+    missing = tmp_path / "nothing.engine"
+    with pytest.raises(ModelError, match="does not exist"):
+        check_model(missing)
+    missing.write_bytes(b"")
+    with pytest.raises(ModelError, match="is empty"):
+        check_model(missing)
+    missing.write_bytes(b"x")
+    assert check_model(missing).path == missing

@@ -22,6 +22,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Set,
 
 from ..core.errors import ConfigError, DatasetError
 from ..core.fileio import atomic_path, atomic_write_text, folder_lock, remove_stale_temps, temp_pattern, write_error
+from ..core.registry import Registry
 from .rows import Row, key, rows_to_arrow
 
 __all__ = ["FORMATS", "OutputFolder", "PartWriter", "read_rows"]
@@ -111,15 +112,16 @@ class _Coco(_Jsonl):
         return path
 
 
-#: output format name -> how its part files are written and read.
-FORMATS: Dict[str, Any] = {"parquet": _Parquet(), "jsonl": _Jsonl(), "coco": _Coco()}
+#: output format name -> how its part files are written (``suffix``, ``write``) and read (``read``),
+#: and what is made of them at the end (``finish``, optional); the choices of ``yolopose batch --format``
+FORMATS: Registry[Any] = Registry("batch output format")
+FORMATS.register("parquet", _Parquet())
+FORMATS.register("jsonl", _Jsonl())
+FORMATS.register("coco", _Coco())
 
 
 def _format(name: str) -> Any:
-    try:
-        return FORMATS[name]
-    except KeyError:
-        raise ConfigError(f"unknown output format {name!r}; choose from {', '.join(FORMATS)}") from None
+    return FORMATS.get(name)  # ConfigError listing the known formats
 
 
 class OutputFolder:
@@ -234,5 +236,5 @@ def read_rows(path: Any) -> List[Row]:
         return []
     if len(suffixes) > 1:
         raise DatasetError(f"{folder}: part files of several formats ({', '.join(sorted(suffixes))})")
-    name = next(n for n, f in FORMATS.items() if f.suffix in suffixes)
+    name = next(n for n in FORMATS.names() if FORMATS.get(n).suffix in suffixes)
     return sorted(OutputFolder(folder, name).rows(), key=key)

@@ -25,11 +25,12 @@ Built-in layouts, tried in this order (the first match wins; ``LAYOUTS.names()``
             free of duplicates (YOLO26-pose default export): no NMS
 =========== ===============================================================================
 
-A new layout is one module with one subclass and one ``register`` line in :func:`_builtins` below;
+A new layout is one module with one subclass and one line in :data:`BUILTIN_LAYOUTS` below;
 code outside the package calls :func:`register_layout`.
 """
 from __future__ import annotations
 
+import importlib
 from typing import Type
 
 from ..core.errors import MetadataError
@@ -39,13 +40,20 @@ from .base import LayoutExample, ModelFacts, OutputLayout
 __all__ = ["LAYOUTS", "LayoutExample", "ModelFacts", "OutputLayout", "choose_layout", "register_layout"]
 
 
-def _builtins() -> None:
-    from .decoded import DecodedLayout
-    from .end2end import EndToEndLayout
-    from .official import OfficialLayout
-    from .raw import RawLayout
+#: the built-in layouts, ``module:class``, in the order :func:`choose_layout` tries them (a new
+#: layout is one line here)
+BUILTIN_LAYOUTS = (
+    "yolopose.layouts.raw:RawLayout",
+    "yolopose.layouts.decoded:DecodedLayout",
+    "yolopose.layouts.official:OfficialLayout",
+    "yolopose.layouts.end2end:EndToEndLayout",
+)
 
-    for layout in (RawLayout, DecodedLayout, OfficialLayout, EndToEndLayout):
+
+def _builtins() -> None:
+    for target in BUILTIN_LAYOUTS:
+        module, name = target.split(":")
+        layout = getattr(importlib.import_module(module), name)
         LAYOUTS.register(layout.name, layout)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
@@ -9,6 +10,8 @@ import numpy as np
 
 from yolopose.core.evaluation.annotations import check_coco, image_path
 from yolopose.core.errors import DatasetError, ImageError
+from yolopose.core.fileio import atomic_write_text
+from yolopose.core.keypoints import COCO_KEYPOINT_NAMES, COCO_SKELETON
 
 from ._images import image_size
 from .formats import DatasetFormat, FormatInputs
@@ -194,3 +197,29 @@ class CocoFormat(DatasetFormat):
     def ground_truth(self, spec: "DataSpec", records: Sequence[ImageRecord], num_keypoints: int) -> Dict[str, Any]:
         """The JSON itself (crowd annotations included) restricted to the usable images."""
         return coco_gt_subset(read_coco_json(spec.labels), {r.image_id for r in records})
+
+    def write(self, records: Sequence[ImageRecord], root: Path, split: str) -> Path:
+        """``root/images/<split>/`` (the images) and ``root/annotations/person_keypoints_<split>.json``."""
+        images_dir = Path(root) / "images" / split
+        images_dir.mkdir(parents=True, exist_ok=True)
+        k = records[0].keypoints.shape[1] if records else len(COCO_KEYPOINT_NAMES)
+        names = list(COCO_KEYPOINT_NAMES) if k == len(COCO_KEYPOINT_NAMES) else [f"kp{i}" for i in range(k)]
+        skeleton = COCO_SKELETON if k == len(COCO_KEYPOINT_NAMES) else ()
+        images, annotations = [], []
+        for rec in records:
+            name = Path(rec.path).name
+            shutil.copyfile(rec.path, images_dir / name)
+            images.append({"id": int(rec.image_id), "file_name": name, "width": int(rec.width), "height": int(rec.height)})
+            for box, kp in zip(rec.boxes, rec.keypoints):
+                x1, y1, x2, y2 = (float(v) for v in box)
+                annotations.append({"id": len(annotations) + 1, "image_id": int(rec.image_id), "category_id": 1,
+                                    "iscrowd": 0, "bbox": [x1, y1, x2 - x1, y2 - y1], "area": (x2 - x1) * (y2 - y1),
+                                    "num_keypoints": int((kp[:, 2] > 0).sum()),
+                                    "keypoints": [float(v) for v in kp.reshape(-1)]})
+        data = {"images": images, "annotations": annotations,
+                "categories": [{"id": 1, "name": "person", "supercategory": "person", "keypoints": names,
+                                "skeleton": [[a + 1, b + 1] for a, b in skeleton]}]}
+        labels = Path(root) / "annotations" / f"person_keypoints_{split}.json"
+        labels.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(labels, json.dumps(data))
+        return labels

@@ -1,7 +1,7 @@
 """Dataset formats: how one kind of label files is found, read and scored. One module per format.
 
 A format is a :class:`DatasetFormat` registered in :data:`DATASET_FORMATS` (the built-in ones,
-``coco`` and ``yolo``, are listed in :func:`_builtins`; code outside the package calls
+``coco`` and ``yolo``, are listed in :data:`BUILTIN_FORMATS`; code outside the package calls
 :func:`register_dataset_format`). :func:`~yolopose.training.data.sources.resolve_source` asks the
 formats, in registration order, which one a path is (a file or folder given directly, a split
 inside a dataset folder, an entry of a data YAML), and
@@ -11,6 +11,7 @@ against. Nothing outside a format's module knows its file layout.
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
@@ -47,6 +48,10 @@ class DatasetFormat:
     label source. ``inputs(spec, log)`` and ``load(spec, inputs, log, decode)``: the records of a
     split (skipped samples reported through ``log``). ``ground_truth(spec, records,
     num_keypoints)``: the COCO keypoint ground truth of those records, in original pixels.
+    ``write(records, root, split)``: the records as split ``split`` of a dataset folder ``root`` in
+    this format (images copied), returning the label source a user would pass (what
+    ``resolve_source`` reads back): the registry's round-trip test (``tests/test_data.py``) runs
+    every format through it, so a new format is tested without editing the test.
     """
 
     name: str = ""
@@ -69,13 +74,21 @@ class DatasetFormat:
     def ground_truth(self, spec: "DataSpec", records: Sequence["ImageRecord"], num_keypoints: int) -> Dict[str, Any]:
         raise NotImplementedError
 
+    def write(self, records: Sequence["ImageRecord"], root: Path, split: str) -> Path:
+        raise NotImplementedError
+
+
+#: the built-in formats, ``module:class``, in the order they are asked (a new one is one line here)
+BUILTIN_FORMATS = (
+    "yolopose.training.data.coco:CocoFormat",
+    "yolopose.training.data.yolo:YoloFormat",
+)
+
 
 def _builtins() -> None:
-    from .coco import CocoFormat
-    from .yolo import YoloFormat
-
-    for fmt in (CocoFormat, YoloFormat):
-        register_dataset_format(fmt)
+    for target in BUILTIN_FORMATS:
+        module, name = target.split(":")
+        register_dataset_format(getattr(importlib.import_module(module), name))
 
 
 #: every dataset format by name, in the order :func:`~yolopose.training.data.sources.resolve_source` asks them

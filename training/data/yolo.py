@@ -6,12 +6,14 @@ per keypoint, all coordinates normalised to [0, 1] by the image size. Without ``
 """
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from yolopose.core.errors import DatasetError, ImageError
+from yolopose.core.fileio import atomic_write_text
 from yolopose.core.keypoints import COCO_KEYPOINT_NAMES, COCO_SKELETON, NUM_COCO_KEYPOINTS
 
 from ._images import IMAGE_SUFFIXES, image_size
@@ -198,3 +200,20 @@ class YoloFormat(DatasetFormat):
         names = COCO_KEYPOINT_NAMES if num_keypoints == len(COCO_KEYPOINT_NAMES) else [f"kp{i}" for i in range(num_keypoints)]
         skeleton = COCO_SKELETON if num_keypoints == len(COCO_KEYPOINT_NAMES) else ()
         return records_to_coco(records, names, skeleton)
+
+    def write(self, records: Sequence[ImageRecord], root: Path, split: str) -> Path:
+        """``root/images/<split>/`` (the images) and ``root/labels/<split>/<stem>.txt`` (normalised)."""
+        images_dir, labels_dir = Path(root) / "images" / split, Path(root) / "labels" / split
+        images_dir.mkdir(parents=True, exist_ok=True)
+        labels_dir.mkdir(parents=True, exist_ok=True)
+        for rec in records:
+            image = images_dir / Path(rec.path).name
+            shutil.copyfile(rec.path, image)
+            scale = np.array([rec.width, rec.height], np.float64)
+            lines = []
+            for box, kp in zip(rec.boxes.astype(np.float64), rec.keypoints.astype(np.float64)):
+                cxcy, wh = (box[:2] + box[2:]) / 2 / scale, (box[2:] - box[:2]) / scale
+                points = np.concatenate([kp[:, :2] / scale, kp[:, 2:]], axis=1)
+                lines.append(" ".join(["0", *(f"{v:.6f}" for v in (*cxcy, *wh))] + [f"{v:.6f}" for v in points.reshape(-1)]))
+            atomic_write_text(label_path_for(image), "".join(line + "\n" for line in lines))
+        return images_dir
