@@ -103,13 +103,14 @@ def build_report(run: Path, train_seconds: Optional[float]) -> Dict[str, Any]:
 #: Peer measured on the same kind of set (2,400 / 200 synthetic images at 256, batch 16, 150 steps
 #: an epoch, fresh seed, validated on the 200 val images; its final model scored the same through
 #: ``yolopose eval``: 0.411 / 0.035): Ultralytics yolo11n-pose with its defaults (AdamW 0.002,
-#: float32, about 100 s an epoch on 2 CPU cores). Source: issue #13 of this project.
+#: float32, about 100 s an epoch on 2 CPU cores), measured when the training recipe was corrected
+#: (docs/training.md, "Why our trainer was slow").
 #: epoch -> (box AP, keypoint AP)
 PEER_YOLO11N_POSE = {2: (0.118, 0.000), 3: (0.186, 0.003), 4: (0.234, 0.003), 6: (0.297, 0.014),
                      8: (0.333, 0.028), 10: (0.375, 0.029), 12: (0.411, 0.035)}
 PEER_SECONDS_PER_EPOCH = 100.0
-#: Our trainer before the fix, same measurement (issue #13): the default recipe (kpt_conf 0.5 and
-#: an L1 keypoint term) and the authors' keypoint-confidence weight without the L1 term.
+#: Our trainer with its earlier recipes, same measurement: the then-default recipe (kpt_conf 0.5 and
+#: an L1 keypoint term), and the authors' keypoint-confidence weight without the L1 term.
 OURS_BEFORE = {"default recipe": {3: (0.0004, 0.0), 6: (0.002, 0.0), 12: (0.008, 0.0)},
                "kpt_conf 0.00625": {2: (0.002, 0.0), 4: (0.015, 0.0), 6: (0.088, 0.0), 8: (0.183, 0.004),
                                     10: (0.199, 0.005), 12: (0.255, 0.014)}}
@@ -124,8 +125,8 @@ RACE_RECIPE: Dict[str, Any] = dict(
 )
 
 
-#: The peer given the minutes of a full run on the same kind of machine (issue #13, target 2: "the
-#: peer's AP after the same minutes"). Measured 2026-12-01 on an AMD EPYC, 2 CPU cores, AVX2 only
+#: The peer given the minutes of a full run on the same kind of machine (the comparison asked for:
+#: "the peer's AP after the same minutes"). Measured 2026-12-01 on an AMD EPYC, 2 CPU cores, AVX2 only
 #: (no AVX-512, VNNI or bf16), float32, torch 2.13.0+cpu, ultralytics 8.4.190: ``yolo pose train
 #: model=yolo11n-pose.yaml data=<the seed-0 set of train_default.sh as YOLO labels> imgsz=256
 #: batch=16 time=1.75 workers=2 device=cpu`` (its defaults otherwise; ``time`` fits its schedule to
@@ -171,9 +172,9 @@ def render_race(rows: List[Dict[str, Any]], machine: str, seed: int, plot_name: 
         f"({json.dumps(recipe, sort_keys=True)}), "
         f"validated every epoch on the 200 val images (EMA weights). Machine: {machine}.",
         "",
-        "Peer: Ultralytics yolo11n-pose with its defaults on the same kind of set (issue #13; about "
-        f"{PEER_SECONDS_PER_EPOCH:.0f} s an epoch there, quiet machine). `before`: our trainer before the fix "
-        "(issue #13). Our minutes are the wall time of this run as measured, with whatever else the machine ran.",
+        "Peer: Ultralytics yolo11n-pose with its defaults on the same kind of set (about "
+        f"{PEER_SECONDS_PER_EPOCH:.0f} s an epoch there, quiet machine). `before`: our trainer with its earlier "
+        "recipe (kpt_conf 0.00625, no L1 term). Our minutes are the wall time of this run as measured, with whatever else the machine ran.",
         "",
         "| epoch | minutes (ours) | box AP ours | keypoint AP ours | box AP peer | keypoint AP peer | box AP before (kpt_conf 0.00625) |",
         "|---|---|---|---|---|---|---|",

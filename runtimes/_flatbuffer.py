@@ -14,7 +14,6 @@ from typing import List, Optional
 
 __all__ = ["FlatBufferError", "Table", "root_table"]
 
-_U8 = struct.Struct("<B")
 _I8 = struct.Struct("<b")
 _U16 = struct.Struct("<H")
 _I32 = struct.Struct("<i")
@@ -62,9 +61,6 @@ class Table:
     def _scalar(self, index: int, fmt: struct.Struct, default: int) -> int:
         at = self._field(index)
         return default if at is None else _read(fmt, self.buf, at)
-
-    def u8(self, index: int, default: int = 0) -> int:
-        return self._scalar(index, _U8, default)
 
     def i8(self, index: int, default: int = 0) -> int:
         return self._scalar(index, _I8, default)

@@ -71,10 +71,6 @@ class OnnxFacts:
         self.has_graph = False
         self.nodes: List[OnnxNode] = []
 
-    @property
-    def external_locations(self) -> List[str]:
-        return [ref.location or "" for ref in self.external]
-
 
 def _varint(buf: memoryview, pos: int, end: int) -> Tuple[int, int]:
     result = shift = 0

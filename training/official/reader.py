@@ -65,10 +65,6 @@ class OfficialObject:
             raise CheckpointError(f"unexpected pickled state for {self.official_name}: {type(state).__name__}")
         self.attrs = state
 
-    @property
-    def short_name(self) -> str:
-        return self.official_name.rsplit(".", 1)[-1]
-
 
 _PLACEHOLDERS: Dict[str, type] = {
     name: type(f"Official{name.rsplit('.', 1)[-1]}", (OfficialObject,), {"official_name": name})

@@ -48,10 +48,6 @@ class Pose:
     def from_array(cls, values: np.ndarray) -> "Pose":
         return cls(**{f.name: float(v) for f, v in zip(fields(cls), values)})
 
-    def interpolate(self, other: "Pose", t: float) -> "Pose":
-        """Linear blend ``(1 - t) * self + t * other`` (for smooth motion in sequences)."""
-        return Pose.from_array((1.0 - t) * self.as_array() + t * other.as_array())
-
 
 #: (low, high) limit of every joint angle, in radians.
 POSE_LIMITS: Dict[str, Tuple[float, float]] = {

@@ -10,10 +10,12 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 from yolopose.core.errors import DatasetError
 from yolopose.core.fileio import atomic_path, atomic_write_text
 
+from ..loss import PoseLoss
+
 __all__ = ["ResultsLog", "read_results", "plot_results", "loss_columns", "LOSS_TERMS", "VAL_METRICS"]
 
-#: the loss terms every run has (the loss may add more, e.g. ``kpt_l1``)
-LOSS_TERMS = ("box", "obj", "cls", "kpt", "kpt_conf")
+#: the loss terms every run logs, in the order of :class:`~yolopose.training.loss.PoseLoss` (its ``TERMS``)
+LOSS_TERMS = PoseLoss.TERMS
 VAL_METRICS = ("AP", "AP50", "AP75", "APm", "APl", "AR", "box_AP", "box_AP50")
 
 
