@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -14,11 +14,8 @@ from yolopose.core.fileio import atomic_write_text
 from yolopose.core.keypoints import COCO_KEYPOINT_NAMES, COCO_SKELETON
 
 from ._images import image_size
-from .formats import DatasetFormat, FormatInputs
+from .formats import DatasetFormat, DataSpec, FormatInputs
 from .records import ImageRecord, SkipLog, keypoint_problem
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .sources import DataSpec
 
 __all__ = ["CocoFormat", "coco_gt_subset", "coco_image_dir", "load_coco_records", "person_category", "read_coco_json"]
 
@@ -184,17 +181,17 @@ class CocoFormat(DatasetFormat):
     def images_for(self, labels: Path) -> Path:
         return coco_image_dir(labels)
 
-    def inputs(self, spec: "DataSpec", log: SkipLog) -> FormatInputs:
+    def inputs(self, spec: DataSpec, log: SkipLog) -> FormatInputs:
         return FormatInputs(files=[spec.labels], folders=[spec.images], num_keypoints=spec.num_keypoints)
 
-    def load(self, spec: "DataSpec", inputs: FormatInputs, log: SkipLog, decode: bool) -> Tuple[List[ImageRecord], int]:
+    def load(self, spec: DataSpec, inputs: FormatInputs, log: SkipLog, decode: bool) -> Tuple[List[ImageRecord], int]:
         records, k = load_coco_records(spec.labels, spec.images, log, decode=decode, allow_outside=spec.allow_outside)
         if spec.num_keypoints is not None and spec.num_keypoints != k:
             raise DatasetError(f"{spec.labels}: has {k} keypoints per person but the data YAML says "
                                f"kpt_shape [{spec.num_keypoints}, ...]")
         return records, k
 
-    def ground_truth(self, spec: "DataSpec", records: Sequence[ImageRecord], num_keypoints: int) -> Dict[str, Any]:
+    def ground_truth(self, spec: DataSpec, records: Sequence[ImageRecord], num_keypoints: int) -> Dict[str, Any]:
         """The JSON itself (crowd annotations included) restricted to the usable images."""
         return coco_gt_subset(read_coco_json(spec.labels), {r.image_id for r in records})
 

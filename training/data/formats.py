@@ -20,10 +20,29 @@ from yolopose.core.registry import Registry
 
 if TYPE_CHECKING:  # pragma: no cover
     from .records import ImageRecord, SkipLog
-    from .sources import DataSpec
 
-__all__ = ["DATASET_FORMATS", "DatasetFormat", "FormatInputs", "get_dataset_format", "list_dataset_formats",
+__all__ = ["DATASET_FORMATS", "DataSpec", "DatasetFormat", "FormatInputs", "get_dataset_format", "list_dataset_formats",
            "register_dataset_format"]
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """One split of a dataset: ``format`` names its :class:`~yolopose.training.data.formats.DatasetFormat`
+    (``"coco"``: ``labels`` is the JSON; ``"yolo"``: ``labels`` is the image folder or .txt list);
+    ``images`` is the image folder."""
+
+    format: str
+    labels: Path
+    images: Path
+    num_keypoints: Optional[int] = None
+    flip_index: Optional[Tuple[int, ...]] = None
+    split: str = "train"
+    #: read COCO images whose ``file_name`` leaves ``images`` (data YAML ``allow_outside_images: true``)
+    allow_outside: bool = False
+
+    @property
+    def dataset_format(self) -> "DatasetFormat":
+        return get_dataset_format(self.format)
 
 
 @dataclass

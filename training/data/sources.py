@@ -8,7 +8,6 @@ synth``'s), or a data YAML naming the splits. :func:`resolve_source` makes it a 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, List, Optional, Tuple, Union
 
@@ -17,32 +16,12 @@ from yolopose.core.errors import DatasetError
 from yolopose.core.keypoints import COCO_FLIP_INDEX, NUM_COCO_KEYPOINTS
 
 from .cache import cache_path, fingerprint, load_cache, save_cache
-from .formats import DATASET_FORMATS, DatasetFormat, get_dataset_format
+from .formats import DATASET_FORMATS, DataSpec, DatasetFormat
 from .records import ImageRecord, SkipLog
 
 __all__ = ["DataSpec", "resolve_source", "load_records", "default_flip_index", "SOURCE_KINDS"]
 
 PathLike = Union[str, Path]
-
-
-@dataclass(frozen=True)
-class DataSpec:
-    """One split of a dataset: ``format`` names its :class:`~yolopose.training.data.formats.DatasetFormat`
-    (``"coco"``: ``labels`` is the JSON; ``"yolo"``: ``labels`` is the image folder or .txt list);
-    ``images`` is the image folder."""
-
-    format: str
-    labels: Path
-    images: Path
-    num_keypoints: Optional[int] = None
-    flip_index: Optional[Tuple[int, ...]] = None
-    split: str = "train"
-    #: read COCO images whose ``file_name`` leaves ``images`` (data YAML ``allow_outside_images: true``)
-    allow_outside: bool = False
-
-    @property
-    def dataset_format(self) -> DatasetFormat:
-        return get_dataset_format(self.format)
 
 
 def _format_of(path: Path, where: str) -> DatasetFormat:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -17,11 +17,8 @@ from yolopose.core.fileio import atomic_write_text
 from yolopose.core.keypoints import COCO_KEYPOINT_NAMES, COCO_SKELETON, NUM_COCO_KEYPOINTS
 
 from ._images import IMAGE_SUFFIXES, image_size
-from .formats import DatasetFormat, FormatInputs
+from .formats import DatasetFormat, DataSpec, FormatInputs
 from .records import ImageRecord, SkipLog, keypoint_problem
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .sources import DataSpec
 
 __all__ = ["YoloFormat", "list_images", "label_path_for", "parse_label_file", "load_yolo_records", "records_to_coco"]
 
@@ -183,7 +180,7 @@ class YoloFormat(DatasetFormat):
     def images_for(self, labels: Path) -> Path:
         return labels if labels.is_dir() else labels.parent
 
-    def inputs(self, spec: "DataSpec", log: SkipLog) -> FormatInputs:
+    def inputs(self, spec: DataSpec, log: SkipLog) -> FormatInputs:
         images = list_images(spec.labels, log)
         label_dirs = sorted({str(label_path_for(p).parent) for p in images})
         folders = [Path(f) for f in sorted({str(p.parent) for p in images}) + label_dirs]
@@ -191,11 +188,11 @@ class YoloFormat(DatasetFormat):
         return FormatInputs(files=files, folders=folders, num_keypoints=spec.num_keypoints or NUM_COCO_KEYPOINTS,
                             state=images)
 
-    def load(self, spec: "DataSpec", inputs: FormatInputs, log: SkipLog, decode: bool) -> Tuple[List[ImageRecord], int]:
+    def load(self, spec: DataSpec, inputs: FormatInputs, log: SkipLog, decode: bool) -> Tuple[List[ImageRecord], int]:
         k = int(inputs.num_keypoints or NUM_COCO_KEYPOINTS)
         return load_yolo_records(inputs.state, k, log, decode=decode), k
 
-    def ground_truth(self, spec: "DataSpec", records: Sequence[ImageRecord], num_keypoints: int) -> Dict[str, Any]:
+    def ground_truth(self, spec: DataSpec, records: Sequence[ImageRecord], num_keypoints: int) -> Dict[str, Any]:
         """An equivalent COCO dict built from the records."""
         names = COCO_KEYPOINT_NAMES if num_keypoints == len(COCO_KEYPOINT_NAMES) else [f"kp{i}" for i in range(num_keypoints)]
         skeleton = COCO_SKELETON if num_keypoints == len(COCO_KEYPOINT_NAMES) else ()

@@ -14,7 +14,7 @@ from typing import Any, Dict, Mapping, Optional
 
 from yolopose.core.errors import ConfigError
 from yolopose.core.ops.select import EVAL_POSTPROCESS, PostprocessSettings
-from yolopose.core.settings import Option, floats, from_mapping, ints, json_object, paths, setting
+from yolopose.core.settings import Option, from_mapping, ints, json_object, paths, setting
 
 __all__ = ["OPTIMIZER_NAMES", "TrainConfig", "default_workers"]
 
