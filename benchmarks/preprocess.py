@@ -100,9 +100,11 @@ def pillow_only(fn: Callable[[], Any]) -> Callable[[], Any]:
 # ----------------------------------------------------------------------------- setup and timing
 def estimator_at_640(model: Path) -> PoseEstimator:
     """The bundled model's estimator with its input plan moved to 640x640 (preprocess only)."""
+    from yolopose.layouts.raw import RawLayout
+
     est = PoseEstimator(model, threads=1)
     meta = dataclasses.replace(est.plan.metadata, imgsz=IMGSZ)
-    est.plan = dataclasses.replace(est.plan, metadata=meta)
+    est.plan = dataclasses.replace(est.plan, output_layout=RawLayout(meta, used=(), transposed=()))
     est._input = InputWriter(est.plan, 114)
     return est
 
