@@ -463,6 +463,8 @@ def test_openvino_runs_fp32_and_the_float_layers_of_mixed_int8_in_f32(exported):
         for config, want in cases:
             rt = load_runtime(path, backend="openvino", config=config)
             try:
-                assert str(rt._compiled.get_property("INFERENCE_PRECISION_HINT")) == want, (precision, config)
+                hint = rt._compiled.get_property("INFERENCE_PRECISION_HINT")
+                hint = hint.to_string() if hasattr(hint, "to_string") else str(hint)
+                assert hint == want, (precision, config)
             finally:
                 rt.close()
