@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import copy
 import dataclasses
 import json
 import os
@@ -101,10 +100,11 @@ def pillow_only(fn: Callable[[], Any]) -> Callable[[], Any]:
 # ----------------------------------------------------------------------------- setup and timing
 def estimator_at_640(model: Path) -> PoseEstimator:
     """The bundled model's estimator with its input plan moved to 640x640 (preprocess only)."""
+    from yolopose.layouts.raw import RawLayout
+
     est = PoseEstimator(model, threads=1)
-    layout = copy.copy(est.plan.output_layout)  # the plan's metadata is its output layout's
-    layout.metadata = dataclasses.replace(est.plan.metadata, imgsz=IMGSZ)
-    est.plan = dataclasses.replace(est.plan, output_layout=layout)
+    meta = dataclasses.replace(est.plan.metadata, imgsz=IMGSZ)
+    est.plan = dataclasses.replace(est.plan, output_layout=RawLayout(meta, used=(), transposed=()))
     est._input = InputWriter(est.plan, 114)
     return est
 

@@ -19,7 +19,7 @@ from .job import ExportJob
 from .options import ExportOptions, ExportResult, select_precisions
 from .source import ModelSource, load_source
 from .summary import oks_text
-from .verify import compare_keypoints, run_artifact
+from .verify import MIN_BOX_IOU, MIN_KEYPOINT_OKS, compare_keypoints, run_artifact
 
 __all__ = ["export"]
 
@@ -52,22 +52,29 @@ def tree_size(path: Path) -> int:
 
 
 _DRIFT_ADVICE = {
-    "ptq": "post-training quantization does not keep this model's keypoints: fine-tune it with "
-           "`yolopose-train qat` and export the QAT checkpoint with --qat (docs/training.md, int8 of the SiLU model)",
-    "qat": "more QAT epochs, or a lower QAT learning rate, usually close the gap (docs/training.md)",
+    ("ptq", "full"): "the full recipe quantizes the pose head, which post-training int8 does not keep: use the default "
+                     "--int8-recipe mixed (float head), or, for int8-only NPUs, fine-tune with `yolopose-train qat "
+                     "--int8-recipe full` and export with --qat (docs/int8.md)",
+    ("ptq", "mixed"): "fine-tune with `yolopose-train qat` and export the QAT checkpoint with --qat, or calibrate on "
+                      "images like the deployment's (--calib, more --calib-images) (docs/int8.md)",
+    ("qat", "full"): "the full recipe quantizes the pose head: QAT with the default --int8-recipe mixed keeps more; more "
+                     "QAT epochs or a lower QAT learning rate close part of the gap (docs/int8.md)",
+    ("qat", "mixed"): "more QAT epochs, or a lower QAT learning rate, usually close the gap (docs/int8.md)",
 }
 
 
 def _drift_warning(result: ExportResult) -> str:
-    """The note on an artifact whose keypoints agree with torch's less than asked."""
-    advice = _DRIFT_ADVICE.get(result.quantization or "", "check the artifact with `yolopose eval` before shipping it")
+    """The note on an artifact whose poses agree with torch's less than asked."""
+    advice = _DRIFT_ADVICE.get((result.quantization or "", result.int8_recipe or ""),
+                               "check the artifact with `yolopose eval` before shipping it")
     if result.precision == "int8" and get_format(result.format).int8_saturates_without_vnni and int8_dot_saturates():
         advice = (f"this CPU has no VNNI, where {result.format}'s int8 convolutions saturate (16-bit pair sums): "
                   f"verify on the target device (VNNI x86, ARM) before judging the artifact, or try "
                   f"--int8-weight-bits 7 for CPUs like this one (QAT-tuned weights can lose more in 7 bits: "
                   f"compare with `yolopose eval`); {advice}")
-    return (f"warning: keypoints drift from torch's (OKS {result.kpt_oks:.3f} over {result.kpt_oks_candidates} "
-            f"candidates torch scores >= 0.25; 1.0 = identical): {advice}")
+    return (f"warning: poses drift from torch's (keypoint OKS {result.kpt_oks:.3f}, box IoU {result.box_iou:.3f} over "
+            f"{result.kpt_oks_candidates} candidates torch scores >= 0.25; 1.0 = identical; flagged below "
+            f"{MIN_KEYPOINT_OKS} / {MIN_BOX_IOU}, where the AP loss was measured): {advice}")
 
 
 def _discard(path: Path) -> None:
@@ -103,10 +110,10 @@ def _verify(job: ExportJob, fmt, result: ExportResult, options: ExportOptions) -
     except BaseException:  # interrupted: the artifact was never verified
         _discard(result.path)
         raise
-    result.kpt_err_max_px, result.kpt_err_mean_px, result.kpt_oks, result.kpt_oks_candidates = (
-        c.max_px, c.mean_px, c.oks, c.candidates)
+    result.kpt_err_max_px, result.kpt_err_mean_px, result.kpt_oks, result.kpt_oks_candidates, result.box_iou = (
+        c.max_px, c.mean_px, c.oks, c.candidates, c.box_iou)
     result.verified = True
-    if result.kpt_oks < options.min_keypoint_oks:  # NaN (nobody found) never warns
+    if result.kpt_oks < options.min_keypoint_oks or result.box_iou < options.min_box_iou:  # NaN (nobody found) never warns
         result.notes = (*result.notes, _drift_warning(result))
     return f" ({c.tolerance_used:.2g} of the fp32 allowance)" if result.precision == "fp32" else ""
 
@@ -138,9 +145,10 @@ def export(
     for x86 CPUs without VNNI (where 8-bit weights saturate; the TFLite keeps 8). Every artifact
     carries :class:`~yolopose.core.metadata.ModelMetadata` and, with ``verify``, is run with its engine
     on fixed inputs and compared with torch (fp32 must agree within 1e-2 px, else
-    :class:`ExportError`); an artifact whose keypoints agree with torch's by an OKS below
-    ``min_keypoint_oks`` where torch sees people (:class:`~yolopose.export.verify.KeypointComparison`;
-    typical of post-training int8 of SiLU models) is written with a warning in its ``notes``.
+    :class:`ExportError`, and the artifact is removed); an artifact whose poses agree with torch's
+    by a keypoint OKS below ``min_keypoint_oks`` or a box IoU below ``min_box_iou`` where torch sees
+    people (:class:`~yolopose.export.verify.KeypointComparison`; the defaults were measured against
+    the AP each int8 artifact keeps) is written with a warning in its ``notes``.
     ``trained_on`` / ``description`` go into the metadata (say what the
     weights were trained on). Returns one :class:`ExportResult` per artifact.
     """

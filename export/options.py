@@ -14,7 +14,7 @@ from yolopose.core.errors import ConfigError
 from yolopose.core.settings import Option, ints, paths, setting, with_values
 from yolopose.training.int8_recipes import DEFAULT_RECIPE, get_recipe, list_recipes
 
-from .verify import FP32_TOLERANCE_PX, FP32_TOLERANCE_REL
+from .verify import FP32_TOLERANCE_PX, FP32_TOLERANCE_REL, MIN_BOX_IOU, MIN_KEYPOINT_OKS
 
 __all__ = ["PRECISIONS", "ExportOptions", "ExportResult", "select_precisions"]
 
@@ -71,7 +71,8 @@ class ExportOptions:
     verify: bool = setting(True, cli=Option("Run each artifact against torch (--no-verify skips it)."))
     fp32_tolerance_px: float = FP32_TOLERANCE_PX  # fp32 keypoints may differ from torch's by this
     fp32_tolerance_rel: float = FP32_TOLERANCE_REL  # plus this fraction of their reach (verify.KeypointComparison)
-    min_keypoint_oks: float = 0.9  # below this agreement with torch an artifact is flagged (see verify)
+    min_keypoint_oks: float = MIN_KEYPOINT_OKS  # below this keypoint agreement with torch an artifact is flagged (see verify)
+    min_box_iou: float = MIN_BOX_IOU  # ... or below this box agreement
     simplify: bool = True
     seed: int = 0
     trained_on: Optional[str] = setting(None, cli=Option(  # metadata "trained_on"
@@ -119,6 +120,7 @@ class ExportResult:
     kpt_err_mean_px: Optional[float] = None
     kpt_oks: Optional[float] = None  # keypoint agreement with torch where torch sees people (verify.KeypointComparison)
     kpt_oks_candidates: int = 0  # how many candidates that agreement is averaged over
+    box_iou: Optional[float] = None  # the same candidates' box agreement with torch (mean IoU)
     verified: bool = False
     ops: Dict[str, int] = field(default_factory=dict)  # op histogram (TFLite)
     float_ops: Sequence[str] = ()  # ops computing in float inside an int8 graph

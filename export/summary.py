@@ -15,20 +15,21 @@ def _err(r: ExportResult) -> str:
 
 
 def oks_text(r: ExportResult) -> str:
-    """The keypoint agreement of ``r`` as shown to users: ``0.938 (248)`` (OKS, candidates)."""
+    """The pose agreement of ``r`` as shown to users: ``0.993 / 0.982 (248)`` (keypoint OKS, box IoU,
+    candidates)."""
     if r.kpt_oks is None:
         return "not run"
     if r.kpt_oks != r.kpt_oks:  # NaN: torch found nobody in the verification images
         return "no people found"
-    return f"{r.kpt_oks:.3f} ({r.kpt_oks_candidates})"
+    return f"{r.kpt_oks:.3f} / {r.box_iou:.3f} ({r.kpt_oks_candidates})"
 
 
 def summary_table(results: Sequence[ExportResult]) -> str:
     """A plain-text table: format, precision, file, size, keypoint error vs torch fp32, and the
-    keypoint agreement (OKS) with torch where torch sees people."""
-    rows = [("format", "precision", "file", "size", "kpt error vs torch fp32", "kpt OKS vs torch (candidates)")]
+    pose agreement with torch where torch sees people (keypoint OKS / box IoU)."""
+    rows = [("format", "precision", "file", "size", "kpt error vs torch fp32", "OKS / box IoU vs torch (candidates)")]
     for r in results:
-        prec = r.precision + (f" ({r.quantization})" if r.quantization else "")
+        prec = r.precision + (f" ({r.quantization}, {r.int8_recipe})" if r.quantization else "")
         rows.append((r.format, prec, str(r.path), f"{r.size_mb:.2f} MiB", _err(r), oks_text(r)))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines: List[str] = []

@@ -11,10 +11,11 @@ import numpy as np
 
 from yolopose.core.errors import ModelError
 from yolopose.core.metadata import OUTPUT_KINDS
-from yolopose.core.ops import Candidates, decode
+from yolopose.core.ops import Candidates, box_iou_pairs, decode
 from yolopose.core.oks import oks_pairs
 
-__all__ = ["FP32_TOLERANCE_PX", "FP32_TOLERANCE_REL", "KeypointComparison", "compare_keypoints", "run_artifact"]
+__all__ = ["FP32_TOLERANCE_PX", "FP32_TOLERANCE_REL", "MIN_BOX_IOU", "MIN_KEYPOINT_OKS", "KeypointComparison",
+           "compare_keypoints", "run_artifact"]
 
 #: An fp32 artifact's keypoints may differ from torch's by this many pixels ...
 FP32_TOLERANCE_PX = 1e-2
@@ -24,6 +25,15 @@ FP32_TOLERANCE_PX = 1e-2
 #: of the terms a channel sums: background cells of a trained model put keypoints thousands of
 #: pixels away, where 1e-7 relative rounding is a tenth of a pixel.
 FP32_TOLERANCE_REL = 1e-4
+
+#: Below this keypoint agreement, or this box agreement, an artifact's poses drift from torch's
+#: enough to cost AP. Measured on the bundled model (256 px, 8 held-out verification images;
+#: docs/int8.md): artifacts keeping >= 97% of the fp32 keypoint AP agree at 0.991-0.993 (OKS) and
+#: 0.975-0.984 (box IoU); every one losing more -- full-int8 post-training ONNX/TFLite (1% of the AP
+#: left, OKS 0.5-0.6), full-int8 OpenVINO (70%), the QAT-tuned full-int8 TFLite it used to ship
+#: (90%: OKS 0.929, IoU 0.937), int8 box outputs (box AP 97%: IoU 0.949) -- falls below one of them.
+MIN_KEYPOINT_OKS = 0.98
+MIN_BOX_IOU = 0.96
 
 
 def _levels(flat: Sequence[np.ndarray]) -> List[Tuple[np.ndarray, ...]]:
@@ -49,10 +59,10 @@ class KeypointComparison:
     cell (inf when the artifact gives non-finite values). ``oks``: the mean OKS (COCO's formula,
     torch's box area as the scale, the keypoints torch finds visible) on the candidates torch
     scores at least ``conf``, NaN when torch finds nobody (an untrained model, images without
-    people); ``candidates``: how many it averages. The mean pixel error is dominated by empty
-    background cells; the OKS says whether a user will see the same poses. 1.0 is identical;
-    measured on the bundled 256 px model: post-training int8 (3% of the fp32 keypoint AP left)
-    0.52-0.68, its QAT int8 (88% left) 0.95-0.97.
+    people); ``candidates``: how many it averages; ``box_iou``: the mean IoU of the same
+    candidates' boxes with torch's. The mean pixel error is dominated by empty background cells;
+    the agreements say whether a user will see the same poses. 1.0 is identical; see
+    :data:`MIN_KEYPOINT_OKS` for what they were measured at.
 
     ``tolerance_used``: the largest ratio of a keypoint coordinate's error to its allowance,
     ``tolerance_px + tolerance_rel * reach`` (``reach``: the largest offset from its cell, in
@@ -65,6 +75,7 @@ class KeypointComparison:
     mean_px: float
     oks: float
     candidates: int
+    box_iou: float
     tolerance_used: float
     worst_px: float
     worst_reach_px: float
@@ -92,12 +103,12 @@ def compare_keypoints(
     if any(g.keypoints.shape != r.keypoints.shape for g, r in zip(got, ref)):
         raise ModelError("artifact and torch decode to different candidate counts (NaN outputs?)")
     err = np.concatenate([np.abs(g.keypoints[..., :2] - r.keypoints[..., :2]).ravel() for g, r in zip(got, ref)])
-    oks, candidates = _agreement(got, ref, conf)
+    oks, candidates, iou = _agreement(got, ref, conf)
     if not np.all(np.isfinite(err)):
         inf = float("inf")
-        return KeypointComparison(inf, inf, oks, candidates, inf, inf, float("nan"))
+        return KeypointComparison(inf, inf, oks, candidates, iou, inf, inf, float("nan"))
     used, worst_px, worst_reach = _tolerance_used(outputs, reference, strides, tolerance_px, tolerance_rel)
-    return KeypointComparison(float(err.max()), float(err.mean()), oks, candidates, used, worst_px, worst_reach)
+    return KeypointComparison(float(err.max()), float(err.mean()), oks, candidates, iou, used, worst_px, worst_reach)
 
 
 def _tolerance_used(outputs, reference, strides, tolerance_px: float, tolerance_rel: float) -> Tuple[float, float, float]:
@@ -114,8 +125,9 @@ def _tolerance_used(outputs, reference, strides, tolerance_px: float, tolerance_
     return best
 
 
-def _agreement(got: Sequence[Candidates], ref: Sequence[Candidates], conf: float) -> Tuple[float, int]:
-    scores = []
+def _agreement(got: Sequence[Candidates], ref: Sequence[Candidates], conf: float) -> Tuple[float, int, float]:
+    """``(keypoint OKS, candidates, box IoU)``: means over the candidates torch scores >= ``conf``."""
+    scores, ious = [], []
     for g, r in zip(got, ref):
         keep = r.scores >= conf
         if not keep.any():
@@ -125,6 +137,10 @@ def _agreement(got: Sequence[Candidates], ref: Sequence[Candidates], conf: float
         wh = r.boxes[keep, 2:] - r.boxes[keep, :2]
         oks, counted = oks_pairs(truth, test, wh[:, 0] * wh[:, 1])  # candidate i against itself: linear memory
         scores.append(np.where(counted > 0, oks, np.nan))
+        ious.append(box_iou_pairs(g.boxes[keep], r.boxes[keep]))
     values = np.concatenate(scores) if scores else np.zeros(0)
     values = values[np.isfinite(values)]
-    return (float(values.mean()) if values.size else float("nan")), int(values.size)
+    iou = np.concatenate(ious) if ious else np.zeros(0)
+    iou = iou[np.isfinite(iou)]
+    mean = lambda v: float(v.mean()) if v.size else float("nan")  # noqa: E731
+    return mean(values), int(values.size), mean(iou)

@@ -96,9 +96,27 @@ def test_export_flags_drifting_keypoints(tmp_path):
     # the same artifact against a bar it cannot reach: written, with the warning
     (flagged,) = export(model, "onnx", imgsz=64, out=tmp_path / "b", min_keypoint_oks=1.5)
     assert flagged.path.is_file()
-    warning = [n for n in flagged.notes if n.startswith("warning: keypoints drift")]
-    assert warning and "OKS 1.000" in warning[0]
-    assert "1.000 (" in summary_table([flagged])
+    warning = [n for n in flagged.notes if n.startswith("warning: poses drift")]
+    assert warning and "keypoint OKS 1.000, box IoU 1.000" in warning[0]
+    assert "1.000 / 1.000 (" in summary_table([flagged])
+    (boxes,) = export(model, "onnx", imgsz=64, out=tmp_path / "c", min_box_iou=1.5)  # the box agreement alone
+    assert any(n.startswith("warning: poses drift") for n in boxes.notes)
+
+
+def test_box_agreement_is_the_mean_iou_with_torchs_boxes():
+    from yolopose.export.verify import compare_keypoints
+
+    ref = _outputs()
+    moved = [a.copy() for a in ref]
+    gx, gy = CELL
+    moved[0][0, gy, gx, 0] += 0.5  # tx: the box centre moves right
+    c = compare_keypoints(moved, ref, [STRIDE], [[ANCHOR]])
+    got = compare_keypoints(ref, ref, [STRIDE], [[ANCHOR]])
+    assert c.candidates == got.candidates == 1 and got.box_iou == pytest.approx(1.0)
+    sig = lambda t: 1 / (1 + math.exp(-t))  # noqa: E731
+    dx = 2 * STRIDE * (sig(ref[0][0, gy, gx, 0] + 0.5) - sig(ref[0][0, gy, gx, 0]))  # the decode's (2 sig - 0.5) * s
+    w, h = BOX[2], BOX[3]
+    assert c.box_iou == pytest.approx((w - dx) * h / ((w + dx) * h), rel=1e-4)
 
 
 def _compare(outputs, reference):

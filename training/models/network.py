@@ -276,7 +276,7 @@ class YoloPoseModel(nn.Module):
 
     def head_and_its_inputs(self) -> Tuple[str, ...]:
         """Module names of the pose head and of the neck layers computing its input features: what
-        the ``mixed`` int8 recipe keeps in float (:mod:`yolopose.training.qat.recipes`)."""
+        the ``mixed`` int8 recipe keeps in float (:mod:`yolopose.training.int8_recipes`)."""
         return ("head", *(f"neck.{name}" for name in self.neck.output_layers()))
 
     def _initialize_biases(self) -> None:

@@ -2,7 +2,7 @@
 
 The fake-quantized graph is the one the int8 TFLite is converted from: BN folded, SiLU as
 ``x * sigmoid(x)``, per-channel symmetric int8 weights, per-tensor int8 activations, the input on
-the 1/255 grid, and the layers an int8 recipe keeps float (:mod:`.recipes`; ``mixed`` by default:
+the 1/255 grid, and the layers an int8 recipe keeps float (:mod:`yolopose.training.int8_recipes`; ``mixed`` by default:
 the pose head and the neck layers feeding it) left in float. ``yolopose-train qat`` fine-tunes it; ``yolopose-export CKPT --qat --int8`` writes
 int8 artifacts from it.
 """

@@ -30,7 +30,7 @@ class QuantGraph:
     """A prepared PT2E graph (observers or fake quantizers inserted) with its quantizer.
 
     ``module(images_nhwc)`` returns the flat NHWC outputs of :class:`RawOutputs`. ``recipe`` names
-    the int8 recipe (:mod:`.recipes`) it was built with; ``float_layers`` the network's modules
+    the int8 recipe (:mod:`yolopose.training.int8_recipes`) it was built with; ``float_layers`` the network's modules
     that stay float under it.
     """
 

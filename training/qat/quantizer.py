@@ -4,7 +4,7 @@ Per-channel symmetric int8 weights (-127..127), per-tensor affine int8 activatio
 with TFLite's fixed output range (scale 1/256, zero point -128), and the network input pinned to
 scale 1/255, zero point -128, so that a uint8 pixel ``p`` becomes the int8 input ``p - 128``.
 
-``float_modules`` (an int8 recipe's float layers, :mod:`.recipes`) are left unannotated: the
+``float_modules`` (an int8 recipe's float layers, :mod:`yolopose.training.int8_recipes`) are left unannotated: the
 converted graph dequantizes into them and they compute in float, as do the ops that share their
 quantization (the layout ops on their outputs). Post-training calibration takes each
 activation's range from every calibration image's own min and max (:class:`ImageRangeObserver`).
