@@ -212,6 +212,12 @@ def test_mixed_recipe_int8_tflite_keeps_the_head_float_and_says_so(exported):
     assert len(float_convs) == n_float and len(int8_convs) > n_float
     meta = _tflite_meta(r.path)
     assert meta.extra["int8_recipe"] == "mixed" and meta.extra["float_layers"] == list(floats)
+    from click.testing import CliRunner
+
+    from yolopose.cli import main
+
+    shown = CliRunner().invoke(main, ["info", str(r.path)])
+    assert shown.exit_code == 0 and f"int8:      recipe mixed; float layers: {', '.join(floats)}" in shown.output
 
 
 @pytest.mark.slow

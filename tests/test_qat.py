@@ -182,3 +182,24 @@ def test_every_int8_recipe_names_real_layers_and_is_offered(name):
     export_help = " ".join(CliRunner().invoke(export_main, ["--help"]).output.split())
     assert name in export_help and " ".join(recipe.summary.split())[:40] in export_help
     assert name in CliRunner().invoke(train_main, ["qat", "--help"]).output
+
+
+def test_image_range_observer_keeps_a_percentile_of_each_images_extremes():
+    """PTQ activation ranges: the 90th percentile of the per-image maxima (10th of the minima),
+    the same whatever the memory layout of the activation (NHWC views are not contiguous)."""
+    from yolopose.training.qat.quantizer import ImageRangeObserver
+
+    rng = np.random.default_rng(0)
+    images = torch.from_numpy(rng.normal(size=(40, 3, 5, 7)).astype(np.float32))
+    images[3] *= 50.0  # one outlier image must not set the range
+    plain, permuted = ImageRangeObserver(percentile=90.0), ImageRangeObserver(percentile=90.0)
+    for start in range(0, 40, 8):
+        batch = images[start : start + 8]
+        plain(batch)
+        permuted(batch.permute(0, 2, 3, 1))  # same values, not contiguous
+    maxs, mins = images.flatten(1).amax(1), images.flatten(1).amin(1)
+    assert torch.isclose(plain.max_val, torch.quantile(maxs, 0.9)) and torch.isclose(plain.min_val, torch.quantile(mins, 0.1))
+    assert torch.equal(plain.max_val, permuted.max_val) and torch.equal(plain.min_val, permuted.min_val)
+    assert float(plain.max_val) < 0.2 * float(maxs.max())  # the outlier image is clipped
+    with pytest.raises(ValueError, match="percentile"):
+        ImageRangeObserver(percentile=30.0)

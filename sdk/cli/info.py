@@ -87,6 +87,12 @@ def _print_text(r: Dict[str, Any]) -> None:
             click.echo(f"strides:   {meta['strides']}  anchors/level: {len(meta['anchors'][0])}")
         click.echo(f"keypoints: {meta['num_keypoints']}  classes: {meta['num_classes']}  precision: {meta['precision']}"
                    f"  quantization: {meta['quantization'] or 'none'}")
+        extra = meta.get("extra") or {}
+        if extra.get("int8_recipe"):
+            floats = ", ".join(extra.get("float_layers") or []) or "none (full integer)"
+            click.echo(f"int8:      recipe {extra['int8_recipe']}; float layers: {floats}")
+            if extra.get("calibration"):
+                click.echo(f"           calibrated on {extra['calibration']}")
         for key in ("trained_on", "description"):
             if meta.get(key):
                 click.echo(f"{key.replace('_', ' ') + ':':<10} {meta[key]}")
