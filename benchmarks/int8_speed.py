@@ -157,7 +157,7 @@ def _accuracy(rows: List[Dict[str, Any]], gt: Path, images: Path, work: Path, re
 def _table(rows: List[Dict[str, Any]], header: str) -> str:
     accuracy = "AP" in rows[0]
     cols = ["format", "artifact"] + (["keypoint AP", "% of fp32 [95% CI]", "box AP %"] if accuracy else []) + [
-        "latency ms", "x fp32", "x full int8", "agreement", "MiB"]
+        "latency ms", "x fp32", "x full int8", "agreement OKS / IoU", "MiB"]
     lines = [header, "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for row in rows:
         cells = [row["format"], row["label"]]
@@ -167,7 +167,7 @@ def _table(rows: List[Dict[str, Any]], header: str) -> str:
             cells += [f"{row['AP']:.4f}", pct, "" if "box_ratio" not in row else f"{row['box_ratio']:.1%}"]
         full = row.get("vs_full")
         agreement = "" if row.get("oks") is None or row["precision"] == "fp32" else (
-            f"{row['oks']:.3f}" + (" (warned)" if row.get("warned") else ""))
+            f"{row['oks']:.3f} / {row.get('box_iou', float('nan')):.3f}" + (" (warned)" if row.get("warned") else ""))
         cells += [f"{row['ms']:.2f}", f"{row['vs_fp32']:.2f}", "" if full is None else f"{full:.2f}", agreement,
                   f"{row['mib']:.2f}"]
         lines.append("| " + " | ".join(cells) + " |")
@@ -207,7 +207,7 @@ def _rows(results: List[Any], model: str) -> List[Dict[str, Any]]:
     for r in results:
         rows.append({"model": model, "format": r.format, "label": r.label, "precision": r.precision,
                      "recipe": r.int8_recipe, "path": str(r.path), "key": f"{r.format}|{r.label}",
-                     "mib": r.size_mb, "oks": r.kpt_oks, "warned": any("drift" in n for n in r.notes),
+                     "mib": r.size_mb, "oks": r.kpt_oks, "box_iou": r.box_iou, "warned": any("drift" in n for n in r.notes),
                      "export_s": round(r.export_s, 1)})
     return rows
 
@@ -242,6 +242,8 @@ def main(argv: Sequence[str] = ()) -> int:
     parser.add_argument("--runs", type=int, default=30, help="timed rounds (each runs every artifact of a format once)")
     parser.add_argument("--no-verify", action="store_true", help="skip the exporter's verification")
     parser.add_argument("--work", default="runs/int8_speed", help="where artifacts, data and detections go")
+    parser.add_argument("--reuse-exports", action="store_true",
+                        help="take the artifacts of an earlier run in --work (its exports.json) instead of exporting again")
     parser.add_argument("--out", default="docs/results")
     args = parser.parse_args(list(argv) or None)
 
@@ -255,11 +257,17 @@ def main(argv: Sequence[str] = ()) -> int:
     rows: List[Dict[str, Any]] = []
     for weights, name in sources:
         model_work = work / Path(str(name)).stem
-        rows_model = _rows(_export(weights, model_work / "artifacts", args.imgsz, args.recipes, args,
-                                   args.qat if args.weights else None), Path(str(name)).stem)
+        exported = model_work / "exports.json"  # the export rows, for --reuse-exports
+        if args.reuse_exports and exported.exists():
+            rows_model = json.loads(exported.read_text())
+            print(f"reusing the artifacts listed in {exported}", flush=True)
+        else:
+            rows_model = _rows(_export(weights, model_work / "artifacts", args.imgsz, args.recipes, args,
+                                       args.qat if args.weights else None), Path(str(name)).stem)
+            atomic_write_text(exported, json.dumps(rows_model, indent=1) + "\n")
         if args.weights:
             with PoseEstimator(str(_artifact_file(Path(rows_model[0]["path"])))) as est:
-                imgsz = int(est.imgsz[0])
+                imgsz = int(est.metadata.imgsz[0])
             pool = pooled_validation(work, args.val_seeds, args.val_images, imgsz)
             _accuracy(rows_model, pool / "val.json", pool / "images", model_work, args.resamples)
         _time_rows(rows_model, args.threads, args.runs)
@@ -269,7 +277,7 @@ def main(argv: Sequence[str] = ()) -> int:
             f"calibration: {args.calib_images} images of {args.calib or 'generated images'}" if args.weights else
             f"{', '.join(args.models)} (fresh weights) at {args.imgsz or 640} px")
     header = (f"{what}. CPU: {cpu}; {args.threads} engine thread(s), median of {args.runs} interleaved runs; "
-              f"load {load:.1f}. Agreement: the exporter's keypoint OKS with torch on held-out images.")
+              f"load {load:.1f}. Agreement: the exporter's keypoint OKS and box IoU with torch on held-out images.")
     tables = []
     for model in dict.fromkeys(row["model"] for row in rows):
         tables.append(f"### {model}\n\n" + _table([r for r in rows if r["model"] == model], header))
