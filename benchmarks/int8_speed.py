@@ -119,7 +119,7 @@ def _latencies(paths: Sequence[Path], threads: int, runs: int) -> List[float]:
 
     estimators = [PoseEstimator(str(_artifact_file(p)), threads=threads) for p in paths]
     try:
-        image = np.random.default_rng(0).integers(0, 256, (*estimators[0].imgsz, 3), dtype=np.uint8)
+        image = np.random.default_rng(0).integers(0, 256, (*estimators[0].metadata.imgsz, 3), dtype=np.uint8)
         inputs = [est.preprocess(image)[0] for est in estimators]
         for est, x in zip(estimators, inputs):
             for _ in range(3):
@@ -297,7 +297,7 @@ def main(argv: Sequence[str] = ()) -> int:
     text = "\n\n".join(tables)
     slow = [r for r in rows if r.get("recipe") == "mixed" and r.get("vs_full") and r["vs_full"] > MAX_MIXED_VS_FULL]
     text += (f"\n\nmixed vs full int8: at most {MAX_MIXED_VS_FULL:.1f}x " +
-             ("met by every format." if not slow else "NOT met by " + ", ".join(f"{r['model']} {r['format']} ({r['vs_full']:.2f}x)" for r in slow)))
+             ("met by every format." if not slow else "NOT met by " + ", ".join(f"{r['model']} {r['format']} {r['label']} ({r['vs_full']:.2f}x)" for r in slow)))
     print("\n" + text)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
