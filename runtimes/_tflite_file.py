@@ -37,7 +37,7 @@ _M_OPCODES, _M_SUBGRAPHS, _M_BUFFERS, _M_EXT_GROUPS, _M_EXT_BUFFERS = 1, 2, 4, 8
 # SubGraph fields
 _S_TENSORS, _S_INPUTS, _S_OUTPUTS, _S_OPERATORS = 0, 1, 2, 3
 # Tensor fields
-_T_BUFFER, _T_NAME, _T_EXT_BUFFER = 2, 3, 10
+_T_TYPE, _T_BUFFER, _T_NAME, _T_EXT_BUFFER = 1, 2, 3, 10
 # Buffer fields
 _B_DATA, _B_OFFSET, _B_SIZE = 0, 1, 2
 # Operator fields
@@ -63,6 +63,17 @@ _OP_NAMES = {
 # kernel dereference a missing tensor (SIGSEGV), so it is refused.
 _OPTIONAL_INPUTS = {3: {2}, 4: {2}, 9: {2}, 67: {3}}
 _CUSTOM = 32
+
+# Operators whose data inputs (by position; None: all of them) have the element type of their
+# first output in every valid model (the kernels: no type conversion inside). An int8 kernel
+# handed a float32 tensor, or the reverse, reads and writes past its buffers (heap corruption,
+# "double free", inside allocate_tensors), so a mismatch is refused. Type-converting operators
+# (QUANTIZE, DEQUANTIZE, CAST, GATHER's indices...) are not listed.
+_SAME_TYPE_INPUTS = {
+    0: (0, 1), 1: (0,), 2: None, 3: (0,), 4: (0,), 9: (0,), 14: (0,), 17: (0,), 18: (0, 1), 19: (0,), 21: (0,),
+    22: (0,), 23: (0,), 25: (0,), 28: (0,), 34: (0,), 39: (0,), 41: (0, 1), 45: (0,), 97: (0,), 98: (0,), 117: (0,),
+}
+_TYPE_NAMES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 7: "int16", 9: "int8"}
 
 
 def _op_codes(model: Table) -> List[Tuple[int, str]]:
@@ -176,6 +187,7 @@ def _check_subgraph(graph: Table, s: int, ops: List[Tuple[int, str]], constant: 
                 other = "itself" if first == k else f"operator {first}"
                 raise ModelError(f"{label}: {what} writes {tensor_name(t)}, which {other} already writes")
             writer[t] = k
+        _check_types(builtin, ins, outs, tensors, f"{label}: {what}", tensor_name)
         reads.append(ins)
     for k, ins in enumerate(reads):
         for t in ins:
@@ -184,6 +196,21 @@ def _check_subgraph(graph: Table, s: int, ops: List[Tuple[int, str]], constant: 
                 code = operators[k].u32(_O_OPCODE)
                 when = "its own output" if w == k else f"written only later by operator {w}"
                 raise ModelError(f"{label}: operator {k} ({ops[code][1]}) reads {tensor_name(t)}, {when}; operators are out of order")
+
+
+def _check_types(builtin: int, ins: List[int], outs: List[int], tensors: List[Table], what: str, tensor_name) -> None:
+    """:data:`_SAME_TYPE_INPUTS`: the listed inputs have the element type of the first output."""
+    positions = _SAME_TYPE_INPUTS.get(builtin, ())
+    if not outs or (positions is not None and not positions):
+        return
+    want = tensors[outs[0]].i8(_T_TYPE)
+    for position, t in enumerate(ins):
+        if t == _OPTIONAL or (positions is not None and position not in positions):
+            continue
+        got = tensors[t].i8(_T_TYPE)
+        if got != want:
+            raise ModelError(f"{what} reads {tensor_name(t)} of type {_TYPE_NAMES.get(got, got)} as input {position}, "
+                             f"but writes {_TYPE_NAMES.get(want, want)}: a corrupt or rewired graph")
 
 
 def appended_properties(data: bytes, path: Path) -> Dict[str, str]:
