@@ -46,7 +46,7 @@ def paired_ratio(gt: Any, base: Results, other: Results, resamples: int = 100, s
 
     Each result set is matched against the ground truth once, image by image
     (:func:`yolopose.core.evaluation.evaluate_per_image`); a resample only re-accumulates the drawn
-    images, the same ones for both sets."""
+    images, the same ones for both sets (:func:`bootstrap_ratio`)."""
     gt = evaluation.load_ground_truth(gt)
     iou_types = ("bbox",) if metric.startswith("box_") else ("keypoints",)
     evals = []
@@ -55,17 +55,24 @@ def paired_ratio(gt: Any, base: Results, other: Results, resamples: int = 100, s
             evals.append(evaluation.evaluate_per_image(gt, results, iou_types, backend=backend))
         except ConfigError as exc:
             raise DatasetError(f"{name}: {exc}") from None
-    full = [ev.metrics()[metric] for ev in evals]
+    return bootstrap_ratio(evals[0], evals[1], resamples, seed, metric)
+
+
+def bootstrap_ratio(base: "evaluation.ImageEvaluation", other: "evaluation.ImageEvaluation", resamples: int = 100,
+                    seed: int = 0, metric: str = "AP") -> Dict[str, Any]:
+    """:func:`paired_ratio` of two result sets already matched image by image (one evaluation of
+    a set serves every comparison it takes part in)."""
+    full = [ev.metrics()[metric] for ev in (base, other)]
     if full[0] <= 0:
         raise DatasetError(f"the base model's {metric} is {full[0]}: no ratio to take")
-    n = len(evals[0].image_ids)
+    n = len(base.image_ids)
     rng = np.random.default_rng(seed)
     ratios = []
     for _ in range(resamples):
         drawn = rng.integers(0, n, n)
-        b_ap = evals[0].metrics(drawn)[metric]
+        b_ap = base.metrics(drawn)[metric]
         if b_ap > 0:
-            ratios.append(evals[1].metrics(drawn)[metric] / b_ap)
+            ratios.append(other.metrics(drawn)[metric] / b_ap)
     r = np.asarray(ratios)
     return {"metric": metric, "images": n, "resamples": len(r), "base": full[0], "other": full[1],
             "ratio": full[1] / full[0], "low": float(np.percentile(r, 2.5)), "high": float(np.percentile(r, 97.5)),

@@ -34,7 +34,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ap_ratio import paired_ratio  # noqa: E402
+from ap_ratio import bootstrap_ratio  # noqa: E402
 
 from yolopose.core.cpu import cpu_features, cpu_model  # noqa: E402
 
@@ -140,28 +140,29 @@ def _accuracy(rows: List[Dict[str, Any]], gt: Path, images: Path, work: Path, re
     """Keypoint and box AP of every row's artifact on the pooled validation set (its detections
     kept in ``work/detections``; with ``reuse``, detections already there are scored again instead
     of running the artifact), and each int8 row's paired-bootstrap ratio to its format's fp32."""
-    from yolopose import coco_eval
+    from yolopose.core import evaluation
     from yolopose.evaluate import evaluate_model
 
-    truth = coco_eval.load_ground_truth(gt)
-    dets: Dict[str, List[Dict[str, Any]]] = {}
+    truth = evaluation.load_ground_truth(gt)
+    matched: Dict[str, Dict[str, Any]] = {}  # row key -> metric -> its detections matched image by image, once
     for row in rows:
         out = work / "detections" / f"{row['format']}_{row['label'].replace(' ', '_').replace('(', '').replace(')', '')}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         if reuse and out.exists():
-            dets[row["key"]] = json.loads(out.read_text())
-            metrics = coco_eval.evaluate(truth, dets[row["key"]], backend=METRICS_BACKEND)
+            dets = json.loads(out.read_text())
         else:
-            ev = evaluate_model(str(_artifact_file(Path(row["path"]))), gt, images, results_json=out)
-            dets[row["key"]], metrics = ev.detections, ev.metrics
-        row["AP"], row["box_AP"] = metrics["AP"], metrics["box_AP"]
+            dets = evaluate_model(str(_artifact_file(Path(row["path"]))), gt, images, results_json=out).detections
+        # one evaluation per IoU type: a bootstrap resample then re-accumulates only the metric it needs
+        matched[row["key"]] = {metric: evaluation.evaluate_per_image(truth, dets, (iou_type,), backend=METRICS_BACKEND)
+                               for metric, iou_type in (("AP", "keypoints"), ("box_AP", "bbox"))}
+        row["AP"], row["box_AP"] = (matched[row["key"]][m].metrics()[m] for m in ("AP", "box_AP"))
         print(f"{row['format']:9s} {row['label']:22s} keypoint AP {row['AP']:.4f}  box AP {row['box_AP']:.4f}", flush=True)
     for row in rows:
         base = f"{row['format']}|fp32"
         if row["key"] == base:
             continue
         for metric, key in (("AP", "kpt"), ("box_AP", "box")):
-            r = paired_ratio(truth, dets[base], dets[row["key"]], resamples=resamples, metric=metric, backend=METRICS_BACKEND)
+            r = bootstrap_ratio(matched[base][metric], matched[row["key"]][metric], resamples, metric=metric)
             row[f"{key}_ratio"], row[f"{key}_low"], row[f"{key}_high"] = r["ratio"], r["low"], r["high"]
         print(f"{row['format']:9s} {row['label']:22s} keypoint AP {row['kpt_ratio']:.1%} [{row['kpt_low']:.1%}, "
               f"{row['kpt_high']:.1%}] of fp32, box AP {row['box_ratio']:.1%}", flush=True)
